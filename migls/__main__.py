@@ -1,0 +1,5 @@
+"""``python -m migls``."""
+
+from migls.cli import main
+
+raise SystemExit(main())

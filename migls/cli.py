@@ -1,0 +1,183 @@
+"""The command line: ``migls lint``, ``migls rules``, ``migls rule CODE``.
+
+Exit codes: 0 nothing at or above the failing severity, 1 findings, 2 a usage or
+configuration error (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from migls import __version__
+from migls.config import ConfigError
+from migls.discovery import Environment, discover
+from migls.docs import rule_page
+from migls.engine import lint_files, read_file
+from migls.model import RevisionFile
+from migls.registry import all_rules, rule_by_selector, select_rules
+from migls.report import FORMATS, render
+from migls.rule import Diagnostic, Severity
+
+
+class UsageError(Exception):
+    """A one-line error for the user (exit 2)."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="migls",
+        description="Linter and language server for Alembic migration scripts. Reads revision "
+                    "files statically: never imports or runs them.")
+    parser.add_argument("--version", action="version", version=f"migls {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    lint = commands.add_parser(
+        "lint", help="check the Alembic environments under PATH (default: .)",
+        description="Check revision chains, downgrades and operations of every Alembic "
+                    "environment found under the given paths. Explicit files (as pre-commit "
+                    "passes them) limit what is reported, not what is read.")
+    lint.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                      help="directories or revision files (default: .)")
+    lint.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    lint.add_argument("--select", type=_selectors, metavar="RULES",
+                      help="comma-separated codes, code prefixes or names to enable "
+                           "(replaces the configured selection)")
+    lint.add_argument("--ignore", type=_selectors, default=[], metavar="RULES",
+                      help="comma-separated codes, code prefixes or names to disable")
+    lint.add_argument("--since", metavar="GIT_REF",
+                      help="report only on revision files added or changed since GIT_REF "
+                           "(the graph is still built from all of them)")
+    lint.add_argument("--alembic-config", type=Path, metavar="PATH",
+                      help="an Alembic config file with another name (alembic.ini or "
+                           "pyproject.toml style)")
+    lint.add_argument("--fail-on", choices=[s.label for s in Severity], default=None,
+                      help="lowest severity that makes the exit code 1 (default: warning, "
+                           "or `fail-on` in [tool.migls])")
+    lint.add_argument("--exit-zero", action="store_true",
+                      help="exit 0 even when problems are found")
+    lint.add_argument("--statistics", action="store_true",
+                      help="print the number of findings per rule instead of each finding")
+    lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                      help="colour the text output (default: only on a terminal)")
+
+    commands.add_parser("rules", help="list every rule", description="List every rule.")
+    rule = commands.add_parser("rule", help="show one rule's page", description="Show one rule's page.")
+    rule.add_argument("rule", metavar="RULE", help="a code (MG101) or a name (dangling-down-revision)")
+    return parser
+
+
+def _selectors(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "lint":
+            return _lint(args)
+        if args.command == "rules":
+            return _rules()
+        if args.command == "rule":
+            return _rule(args.rule)
+        parser.print_help()
+        return 2
+    except (ConfigError, UsageError) as exc:
+        print(f"migls: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+def _lint(args: argparse.Namespace) -> int:
+    paths = args.paths or [Path(".")]
+    environments, explicit_files = discover(paths, args.alembic_config)
+    changed = _changed_files(args.since) if args.since else None
+    given = [p.resolve() for p in paths]
+
+    diagnostics: list[Diagnostic] = []
+    thresholds: dict[int, Severity] = {}
+    checked = 0
+    for env in environments:
+        rules = select_rules(env.settings, args.select, args.ignore)
+        files = _read_environment(env)
+        config_given = env.config_path is not None and any(
+            g == env.config_path.resolve().parent or g in env.config_path.resolve().parents
+            for g in given)
+
+        def reported(file: RevisionFile, config_given: bool = config_given) -> bool:
+            path = Path(file.path).resolve()
+            if changed is not None and path not in changed:
+                return False
+            return config_given or any(g == path or g in path.parents for g in given)
+
+        result = lint_files(files, env.settings, report=reported, rules=rules)
+        checked += sum(1 for f in files if reported(f))
+        threshold = Severity.parse(args.fail_on) if args.fail_on else env.settings.fail_on
+        for d in result.diagnostics:
+            thresholds[id(d)] = threshold
+        diagnostics.extend(result.diagnostics)
+
+    if explicit_files and not environments:
+        print("migls: none of the given files is in an Alembic versions directory", file=sys.stderr)
+    diagnostics.sort(key=Diagnostic.sort_key)
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    sys.stdout.write(render(diagnostics, args.format, color=color, statistics=args.statistics,
+                            files_checked=checked))
+    sys.stdout.flush()
+    if args.exit_zero:
+        return 0
+    return 1 if any(d.severity >= thresholds[id(d)] for d in diagnostics) else 0
+
+
+def _read_environment(env: Environment) -> list[RevisionFile]:
+    files: list[RevisionFile] = []
+    for path in env.revision_paths():
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
+        files.append(read_file(str(path), data))
+    return files
+
+
+def _changed_files(ref: str) -> set[Path]:
+    """Files added or changed since ``ref`` (committed, staged, unstaged or untracked)."""
+    def git(*command: str) -> list[str]:
+        try:
+            out = subprocess.run(["git", *command], capture_output=True, text=True, check=True)
+        except FileNotFoundError:
+            raise UsageError("--since needs git, which is not installed") from None
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr.strip().splitlines() or ["git failed"])[-1]
+            raise UsageError(f"--since {ref}: {detail}") from None
+        return [line for line in out.stdout.splitlines() if line]
+
+    top = Path(git("rev-parse", "--show-toplevel")[0])
+    names = git("diff", "--name-only", "--diff-filter=ACMR", ref, "--")
+    names += git("ls-files", "--others", "--exclude-standard", "--full-name")
+    return {(top / name).resolve() for name in names}
+
+
+def _rules() -> int:
+    rows = [(r.CODE, r.NAME, r.SEVERITY.label + ("" if r.DEFAULT_ENABLED else " (opt-in)"), r.SUMMARY)
+            for r in all_rules()]
+    width = max(len(name) for _, name, _, _ in rows)
+    for code, name, severity, summary in rows:
+        print(f"{code}  {name:<{width}}  {severity:<8}  {summary}")
+    return 0
+
+
+def _rule(selector: str) -> int:
+    rule = rule_by_selector(selector)
+    if rule is None:
+        raise UsageError(f"unknown rule '{selector}' (see `migls rules`)")
+    sys.stdout.write(rule_page(rule))
+    return 0

@@ -1,0 +1,177 @@
+"""The engine: one parse per file, every rule in one pass, suppressions applied once.
+
+The CLI and the language server both call :func:`lint_environment`; neither has lint logic
+of its own.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migls.config import Settings
+from migls.graph import Graph, build_graph
+from migls.model import RevisionFile, Span, read_revision
+from migls.registry import matches, rule_by_selector, select_rules
+from migls.rule import Context, Diagnostic, LintRule, Severity
+from migls.source import UndecodableSource, decode
+from migls.suppress import Suppression, find_suppressions
+
+UNUSED_SUPPRESSION = "MG004"
+
+
+def read_file(path: str, data: bytes) -> RevisionFile:
+    """Decode and parse one file; undecodable bytes become a syntax error at their place."""
+    try:
+        source = decode(data)
+    except UndecodableSource as exc:
+        return RevisionFile(path=path, syntax_error=(
+            f"cannot read the file: {exc.reason}", Span.point(exc.line, exc.column)))
+    return read_revision(path, source)
+
+
+@dataclass
+class LintResult:
+    """The diagnostics of one environment, and what they were computed from."""
+
+    diagnostics: list[Diagnostic]
+    files: list[RevisionFile]
+    graph: Graph
+    rules: list[type[LintRule]] = field(default_factory=list)
+
+
+def lint_files(files: list[RevisionFile], settings: Settings, *,
+               report: Callable[[RevisionFile], bool] = lambda file: True,
+               select: list[str] | None = None, ignore: Iterable[str] = (),
+               rules: list[type[LintRule]] | None = None) -> LintResult:
+    """Lint the parsed files of one environment (sorted by path).
+
+    ``report`` says which files diagnostics are wanted for; the graph is always built from
+    every file.
+    """
+    if rules is None:
+        rules = select_rules(settings, select, list(ignore))
+    graph = build_graph(files)
+    ctx = Context(files, graph, settings)
+    instances = [rule() for rule in rules if rule.CODE != UNUSED_SUPPRESSION]
+    wanted = [file for file in files if report(file)]
+    raw: dict[str, list[tuple[type[LintRule], Span, str]]] = {file.path: [] for file in wanted}
+    for rule in instances:
+        for file in wanted:
+            for target, span, message in rule.check_file(ctx, file):
+                raw[target.path].append((type(rule), span, message))
+        for target, span, message in rule.check_graph(ctx):
+            if target.path in raw:
+                raw[target.path].append((type(rule), span, message))
+    enabled_codes = {rule.CODE for rule in rules}
+    diagnostics: list[Diagnostic] = []
+    for file in wanted:
+        diagnostics.extend(_finish_file(file, raw[file.path], settings, enabled_codes))
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return LintResult(diagnostics, files, graph, rules)
+
+
+def _finish_file(file: RevisionFile, found: list[tuple[type[LintRule], Span, str]],
+                 settings: Settings, enabled: set[str]) -> list[Diagnostic]:
+    """Apply suppressions, per-file ignores and severities; add unused-suppression findings."""
+    suppressions = (find_suppressions(file.source.text, file.statements)
+                    if file.source is not None else [])
+    ignored_here = _per_file_ignores(file.path, settings)
+    out: list[Diagnostic] = []
+    for rule, span, message in found:
+        if any(matches([selector], rule.CODE) for selector in ignored_here):
+            continue
+        if _suppressed(rule, span, suppressions):
+            continue
+        out.append(_diagnostic(rule, file.path, span, message, settings))
+    if UNUSED_SUPPRESSION in enabled:
+        out.extend(_suppression_findings(file, suppressions, settings, enabled))
+    return out
+
+
+def _diagnostic(rule: type[LintRule], path: str, span: Span, message: str,
+                settings: Settings, unnecessary: bool = False) -> Diagnostic:
+    severity = settings.severity.get(rule.CODE, settings.severity.get(rule.NAME, rule.SEVERITY))
+    return Diagnostic(rule.CODE, rule.NAME, severity, message, path, span, unnecessary)
+
+
+def _suppressed(rule: type[LintRule], span: Span, suppressions: list[Suppression]) -> bool:
+    for suppression in suppressions:
+        if not suppression.file_level and span.line not in suppression.lines:
+            continue
+        if not suppression.selectors:
+            suppression.used.add(rule.CODE)
+            return True
+        for selector in suppression.selectors:
+            if matches([selector], rule.CODE):
+                suppression.used.add(selector)
+                return True
+    return False
+
+
+def _suppression_findings(file: RevisionFile, suppressions: list[Suppression],
+                          settings: Settings, enabled: set[str]) -> list[Diagnostic]:
+    rule = rule_by_selector(UNUSED_SUPPRESSION)
+    assert rule is not None
+    out: list[Diagnostic] = []
+    for suppression in suppressions:
+        selectors = suppression.selectors
+        unknown = [s for s in selectors if not any(matches([s], code) for code in _all_codes())]
+        if unknown:
+            out.append(_diagnostic(rule, file.path, suppression.span,
+                                   f"suppression names unknown rule(s): {', '.join(unknown)}",
+                                   settings, unnecessary=True))
+            continue
+        if selectors:
+            # Only judge selectors whose rules all ran: a disabled rule cannot prove it unused.
+            unused = [s for s in selectors if s not in suppression.used
+                      and all(code in enabled for code in _all_codes() if matches([s], code))]
+        else:
+            unused = [] if suppression.used else ["everything"]
+        if unused:
+            what = ", ".join(unused)
+            out.append(_diagnostic(rule, file.path, suppression.span,
+                                   f"unused suppression: nothing to ignore for {what} here",
+                                   settings, unnecessary=True))
+        elif settings.require_reason and not suppression.reason:
+            out.append(_diagnostic(rule, file.path, suppression.span,
+                                   "suppression without a reason (require-reason = true): "
+                                   "add one after ' -- '", settings))
+    return out
+
+
+def _all_codes() -> list[str]:
+    from migls.registry import all_rules
+    return [rule.CODE for rule in all_rules()]
+
+
+def _per_file_ignores(path: str, settings: Settings) -> list[str]:
+    if not settings.per_file_ignores:
+        return []
+    absolute = Path(path).resolve()
+    relative = absolute.as_posix()
+    if settings.root is not None:
+        try:
+            relative = absolute.relative_to(settings.root.resolve()).as_posix()
+        except ValueError:
+            pass
+    out: list[str] = []
+    for pattern, selectors in settings.per_file_ignores.items():
+        if (fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(absolute.name, pattern)
+                or fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")):
+            out.extend(selectors)
+    return out
+
+
+def lint_sources(sources: Mapping[str, str], settings: Settings | None = None,
+                 select: list[str] | None = None) -> LintResult:
+    """Lint in-memory files as one bare versions directory (rule examples, tests)."""
+    files = [read_file(path, text.encode("utf-8")) for path, text in sorted(sources.items())]
+    return lint_files(files, settings or Settings(), select=select)
+
+
+def failing(diagnostics: Iterable[Diagnostic], threshold: Severity) -> bool:
+    """Whether anything is at or above the failing severity."""
+    return any(d.severity >= threshold for d in diagnostics)

@@ -1,0 +1,518 @@
+"""The static model of one revision file, read with LibCST and never imported.
+
+One parse gives everything the rules read: the revision metadata with exact positions, the
+header docstring, ``upgrade()``/``downgrade()`` and the ``op.*`` calls they make, the
+statement spans that suppression comments attach to.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import libcst as cst
+
+from migls.positions import compute_positions
+from migls.source import SourceText
+
+METADATA_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
+
+#: ``op`` methods that do not change the schema (data, introspection, plumbing).
+NON_SCHEMA_OPS = frozenset(
+    {"execute", "bulk_insert", "get_bind", "get_context", "f", "inline_literal",
+     "invoke", "run_async", "implementation_for", "register_operation"}
+)
+_DDL_SQL = re.compile(r"^\s*(CREATE|ALTER|DROP|COMMENT|TRUNCATE|RENAME)\b", re.IGNORECASE)
+_LEGACY_REVISION_FILENAME = re.compile(r"([a-f0-9]+)\.py$")
+_HEADER_ID = re.compile(r"^([ \t]*)Revision ID:[ \t]*(?P<value>[^\n]*?)[ \t]*$", re.MULTILINE)
+_HEADER_REVISES = re.compile(r"^([ \t]*)Revises:[ \t]*(?P<value>[^\n]*?)[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A range in a file: 1-based lines, 0-based code-point columns, exclusive end."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, line: int, column: int = 0) -> Span:
+        """An empty span at one position."""
+        return cls(line, column, line, column)
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataValue:
+    """A module-level ``revision``/``down_revision``/... assignment, read statically.
+
+    ``kind`` is ``"none"`` (``None`` or an empty tuple), ``"str"``, ``"tuple"`` (a tuple or
+    list of strings) or ``"dynamic"`` (anything that needs running code to know).
+    """
+
+    kind: Literal["none", "str", "tuple", "dynamic"]
+    items: tuple[str, ...]
+    item_spans: tuple[Span, ...]
+    span: Span
+    statement_line: int
+
+    @property
+    def is_static(self) -> bool:
+        """Whether the value is known without running code."""
+        return self.kind != "dynamic"
+
+    def span_of(self, item: str) -> Span:
+        """The span of one element (for a tuple), else of the whole value."""
+        for value, span in zip(self.items, self.item_spans):
+            if value == item:
+                return span
+        return self.span
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderLine:
+    """A ``Revision ID:`` or ``Revises:`` line of the header docstring."""
+
+    values: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class OpCall:
+    """One ``op.<name>(...)`` (or ``batch_op.<name>(...)``) call inside a migration function."""
+
+    name: str
+    node: cst.Call
+    span: Span
+    batch_table: str | None = None
+
+
+@dataclass(slots=True)
+class Function:
+    """A module-level ``upgrade()`` or ``downgrade()``."""
+
+    name_span: Span
+    body: Literal["empty", "raises", "code"]
+    ops: list[OpCall] = field(default_factory=list)
+
+    def changes_schema(self) -> bool:
+        """Whether any operation changes the schema (data-only code does not)."""
+        for call in self.ops:
+            if call.name not in NON_SCHEMA_OPS:
+                return True
+            if call.name == "execute" and _DDL_SQL.match(_literal_sql(call.node) or ""):
+                return True
+        return False
+
+
+@dataclass(slots=True)
+class RevisionFile:
+    """Everything migls knows about one revision file without running it."""
+
+    path: str
+    source: SourceText | None = None
+    module: cst.Module | None = None
+    syntax_error: tuple[str, Span] | None = None
+    metadata: dict[str, MetadataValue] = field(default_factory=dict)
+    docstring_id: HeaderLine | None = None
+    docstring_revises: HeaderLine | None = None
+    message: str | None = None
+    upgrade: Function | None = None
+    downgrade: Function | None = None
+    #: (first line, last line) of every statement, for suppression comments.
+    statements: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def revision_id(self) -> str | None:
+        """The revision id when it is a literal string, else ``None``."""
+        value = self.metadata.get("revision")
+        if value is not None and value.kind == "str":
+            return value.items[0]
+        return None
+
+    def parents(self) -> tuple[str, ...] | None:
+        """``down_revision`` as a tuple (``()`` for a base); ``None`` when not static."""
+        return self._tuple("down_revision")
+
+    def dependencies(self) -> tuple[str, ...] | None:
+        """``depends_on`` as a tuple; ``None`` when not static."""
+        return self._tuple("depends_on")
+
+    def branch_labels(self) -> tuple[str, ...] | None:
+        """``branch_labels`` as a tuple; ``None`` when not static."""
+        return self._tuple("branch_labels")
+
+    def _tuple(self, name: str) -> tuple[str, ...] | None:
+        value = self.metadata.get(name)
+        if value is None:
+            return ()
+        return value.items if value.is_static else None
+
+    @property
+    def is_readable(self) -> bool:
+        """Whether the graph facts of this file are all known."""
+        return self.revision_id is not None and all(
+            value.is_static for value in self.metadata.values()
+        )
+
+
+def read_revision(path: str, source: SourceText) -> RevisionFile:
+    """Parse one revision file. Never raises for bad Python: it records a syntax error
+    and recovers the metadata lines it can read."""
+    result = RevisionFile(path=path, source=source)
+    try:
+        module = cst.parse_module(source.text)
+    except cst.ParserSyntaxError as exc:
+        result.syntax_error = _describe_syntax_error(source.text, exc)
+        _recover_metadata(result, source.text)
+        return result
+    except (RecursionError, MemoryError):
+        result.syntax_error = ("too deeply nested to parse", Span.point(1))
+        return result
+    result.module = module
+    positions, nodes = compute_positions(module, _module_level_names(module))
+    _ModelReader(result, positions, nodes).read(module)
+    if "revision" not in result.metadata:
+        match = _LEGACY_REVISION_FILENAME.match(path.rsplit("/", 1)[-1])
+        if match:  # Alembic's legacy fallback: the file name is the id.
+            result.metadata["revision"] = MetadataValue(
+                "str", (match.group(1),), (Span.point(1),), Span.point(1), 1)
+    return result
+
+
+def _describe_syntax_error(text: str, exc: cst.ParserSyntaxError) -> tuple[str, Span]:
+    """The error as CPython words and places it (more precise than LibCST's), falling back
+    to LibCST's own."""
+    try:
+        compile(text, "<revision>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as error:
+        if error.lineno is not None:
+            line = error.lineno
+            column = max((error.offset or 1) - 1, 0)
+            end_line = error.end_lineno or line
+            end_column = max((error.end_offset or error.offset or 1) - 1, column if end_line == line else 0)
+            return error.msg, Span(line, column, end_line, end_column)
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    message = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
+    return message, Span.point(exc.raw_line, max(exc.raw_column, 0))
+
+
+class _ModelReader:
+    """Walks the module once, filling a :class:`RevisionFile`."""
+
+    def __init__(self, result: RevisionFile,
+                 positions: dict[cst.CSTNode, tuple[tuple[int, int], tuple[int, int]]],
+                 nodes: list[cst.CSTNode]) -> None:
+        self.result = result
+        self.positions = positions
+        self.nodes = nodes
+        self.functions: dict[str, cst.FunctionDef] = {}
+        self.op_names: set[str] = {"op"}
+
+    def span(self, node: cst.CSTNode) -> Span:
+        (line, column), (end_line, end_column) = self.positions[node]
+        return Span(line, column, end_line, end_column)
+
+    def read(self, module: cst.Module) -> None:
+        body = module.body
+        self._read_docstring(module)
+        for statement in body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    self._read_module_statement(small, statement)
+            elif isinstance(statement, cst.FunctionDef):
+                self.functions[statement.name.value] = statement
+            elif isinstance(statement, (cst.If, cst.Try)):
+                self._read_guarded_metadata(statement)
+        self._collect_statements(module)
+        if "upgrade" in self.functions:
+            self.result.upgrade = self._read_function(self.functions["upgrade"])
+        if "downgrade" in self.functions:
+            self.result.downgrade = self._read_function(self.functions["downgrade"])
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    def _read_module_statement(self, small: cst.BaseSmallStatement,
+                               line: cst.SimpleStatementLine) -> None:
+        if isinstance(small, cst.ImportFrom):
+            self._read_op_alias(small)
+            return
+        targets: list[cst.BaseExpression] = []
+        value: cst.BaseExpression | None = None
+        if isinstance(small, cst.Assign):
+            targets = [target.target for target in small.targets]
+            value = small.value
+        elif isinstance(small, cst.AnnAssign) and small.value is not None:
+            targets = [small.target]
+            value = small.value
+        if value is None:
+            return
+        for target in targets:
+            if isinstance(target, cst.Name) and target.value in METADATA_NAMES:
+                self.result.metadata[target.value] = self._read_value(value, line)
+
+    def _read_guarded_metadata(self, statement: cst.If | cst.Try) -> None:
+        """Metadata assigned under ``if``/``try`` depends on running code."""
+        for node in _walk(statement):
+            if isinstance(node, (cst.Assign, cst.AnnAssign)):
+                targets = ([t.target for t in node.targets] if isinstance(node, cst.Assign)
+                           else [node.target])
+                for target in targets:
+                    if isinstance(target, cst.Name) and target.value in METADATA_NAMES:
+                        span = self.span(target)
+                        self.result.metadata[target.value] = MetadataValue(
+                            "dynamic", (), (), span, span.line)
+
+    def _read_value(self, node: cst.BaseExpression, line: cst.SimpleStatementLine) -> MetadataValue:
+        span = self.span(node)
+        statement_line = self.span(line).line
+        if isinstance(node, cst.Name) and node.value == "None":
+            return MetadataValue("none", (), (), span, statement_line)
+        text = _static_string(node)
+        if text is not None:
+            return MetadataValue("str", (text,), (span,), span, statement_line)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items: list[str] = []
+            spans: list[Span] = []
+            for element in node.elements:
+                if not isinstance(element, cst.Element):
+                    break
+                value = _static_string(element.value)
+                if value is None:
+                    break
+                items.append(value)
+                spans.append(self.span(element.value))
+            else:
+                kind: Literal["none", "tuple"] = "tuple" if items else "none"
+                return MetadataValue(kind, tuple(items), tuple(spans), span, statement_line)
+        return MetadataValue("dynamic", (), (), span, statement_line)
+
+    def _read_op_alias(self, node: cst.ImportFrom) -> None:
+        module = node.module
+        if (isinstance(module, cst.Name) and module.value == "alembic"
+                and not isinstance(node.names, cst.ImportStar)):
+            for alias in node.names:
+                if isinstance(alias.name, cst.Name) and alias.name.value == "op":
+                    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                        self.op_names.add(alias.asname.name.value)
+
+    def _read_docstring(self, module: cst.Module) -> None:
+        if not module.body:
+            return
+        first = module.body[0]
+        if not (isinstance(first, cst.SimpleStatementLine) and first.body
+                and isinstance(first.body[0], cst.Expr)):
+            return
+        node = first.body[0].value
+        if not isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            return
+        text = node.evaluated_value if isinstance(node, cst.SimpleString) else None
+        if not isinstance(text, str):
+            return
+        raw = _raw_source(node)
+        start = self.span(node)
+        lines = [line.strip() for line in text.strip().splitlines()]
+        self.result.message = lines[0] if lines else None
+        for pattern, attr in ((_HEADER_ID, "docstring_id"), (_HEADER_REVISES, "docstring_revises")):
+            match = pattern.search(raw)
+            if match is None:
+                continue
+            value = match.group("value")
+            # Old templates wrote a merge's parents as a tuple repr: "('a', 'b')".
+            values = tuple(v.strip().strip("'\"") for v in value.strip("()[]").split(",")
+                           if v.strip().strip("'\""))
+            begin, end = match.start("value"), match.end("value")
+            if begin == end:  # empty "Revises:": point just after the colon
+                begin = end = match.start("value")
+            line = start.line + raw.count("\n", 0, begin)
+            col = (begin - raw.rfind("\n", 0, begin) - 1) if "\n" in raw[:begin] else start.column + begin
+            setattr(self.result, attr,
+                    HeaderLine(values, Span(line, col, line, col + (end - begin))))
+
+    # -- functions -------------------------------------------------------------------------
+
+    def _read_function(self, node: cst.FunctionDef) -> Function:
+        function = Function(name_span=self.span(node.name), body=_body_kind(node))
+        seen: set[str] = {node.name.value}
+        pending = [node]
+        while pending:
+            current = pending.pop()
+            for call, batch_table in self._op_calls(current):
+                if isinstance(call.func, cst.Attribute):
+                    function.ops.append(OpCall(call.func.attr.value, call, self.span(call), batch_table))
+                elif isinstance(call.func, cst.Name):
+                    name = call.func.value
+                    if name in self.functions and name not in seen:
+                        seen.add(name)
+                        pending.append(self.functions[name])
+        function.ops.sort(key=lambda call: (call.span.line, call.span.column))
+        return function
+
+    def _inside(self, node: cst.CSTNode) -> list[cst.CSTNode]:
+        """The recorded nodes within ``node``'s lines, in source order."""
+        start, end = self.positions[node]
+        lines = (start[0], end[0])
+        return [n for n in self.nodes
+                if lines[0] <= self.positions[n][0][0] <= lines[1] and n is not node]
+
+    def _op_calls(self, function: cst.FunctionDef) -> list[tuple[cst.Call, str | None]]:
+        """The ``op.x(...)`` calls of a function, ``batch_op.x(...)`` with their table, and
+        calls of plain names (helpers the function delegates to)."""
+        calls: list[tuple[cst.Call, str | None]] = []
+        batches: list[tuple[str, str | None, int, int]] = []  # alias, table, first/last line
+        for node in self._inside(function):
+            if isinstance(node, cst.With):
+                for item in node.items:
+                    call = item.item
+                    if (isinstance(call, cst.Call)
+                            and _is_op_method(call, self.op_names, "batch_alter_table")
+                            and item.asname is not None and isinstance(item.asname.name, cst.Name)):
+                        table = _static_string(call.args[0].value) if call.args else None
+                        (first, _), (last, _) = self.positions[node]
+                        batches.append((item.asname.name.value, table, first, last))
+            elif isinstance(node, cst.Call):
+                func = node.func
+                if isinstance(func, cst.Name):
+                    calls.append((node, None))
+                elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                    base = func.value.value
+                    if base in self.op_names:
+                        calls.append((node, None))
+                        continue
+                    line = self.positions[node][0][0]
+                    for alias, table, first, last in reversed(batches):
+                        if alias == base and first <= line <= last:
+                            calls.append((node, table or "?"))
+                            break
+        return calls
+
+    def _collect_statements(self, module: cst.Module) -> None:
+        spans = self.result.statements
+        for node in self.nodes:
+            if isinstance(node, cst.SimpleStatementLine):
+                span = self.span(node)
+                spans.append((span.line, span.end_line))
+            elif isinstance(node, cst.BaseCompoundStatement):
+                line = self.span(node).line
+                spans.append((line, line))
+        spans.sort()
+
+
+def _module_level_names(module: cst.Module) -> set[cst.CSTNode]:
+    """The nodes outside the always-recorded types whose positions the model reports:
+    metadata targets and values (``None``, names) and function names."""
+    wanted: set[cst.CSTNode] = set()
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            wanted.add(statement.name)
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    wanted.add(small.value)
+                elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                    wanted.add(small.value)
+        elif isinstance(statement, (cst.If, cst.Try)):
+            for node in _walk(statement):
+                if isinstance(node, cst.Assign):
+                    wanted.update(target.target for target in node.targets)
+                elif isinstance(node, cst.AnnAssign):
+                    wanted.add(node.target)
+    return wanted
+
+
+def _walk(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """Every node under ``node`` (pre-order), without a visitor's overhead."""
+    out: list[cst.CSTNode] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(reversed(current.children))
+    return out
+
+
+def _is_op_method(call: cst.Call, op_names: set[str], name: str) -> bool:
+    func = call.func
+    return (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)
+            and func.value.value in op_names and func.attr.value == name)
+
+
+def _body_kind(node: cst.FunctionDef) -> Literal["empty", "raises", "code"]:
+    body = node.body
+    statements: list[cst.BaseSmallStatement | cst.BaseStatement] = []
+    if isinstance(body, cst.SimpleStatementSuite):
+        statements.extend(body.body)
+    else:
+        for statement in body.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                statements.extend(statement.body)
+            else:
+                statements.append(statement)
+    meaningful = [
+        s for s in statements
+        if not isinstance(s, cst.Pass)
+        and not (isinstance(s, cst.Expr) and isinstance(
+            s.value, (cst.SimpleString, cst.ConcatenatedString, cst.Ellipsis)))
+    ]
+    if not meaningful:
+        return "empty"
+    if isinstance(meaningful[0], cst.Raise):
+        return "raises"
+    return "code"
+
+
+def _static_string(node: cst.BaseExpression) -> str | None:
+    """The value of a string literal (plain or implicitly concatenated), else ``None``."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _literal_sql(call: cst.Call) -> str | None:
+    """The SQL text of ``op.execute("...")`` or ``op.execute(sa.text("..."))``."""
+    if not call.args:
+        return None
+    arg = call.args[0].value
+    if isinstance(arg, cst.Call) and arg.args:
+        arg = arg.args[0].value
+    return _static_string(arg)
+
+
+def _raw_source(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+_RECOVER = re.compile(
+    r"^(?P<name>revision|down_revision|branch_labels|depends_on)\s*(?::[^=\n]*)?=\s*(?P<value>.+?)\s*(?:#.*)?$",
+    re.MULTILINE,
+)
+_STRING_ITEM = re.compile(r"""(?P<q>['"])(?P<s>[^'"\\\n]*)(?P=q)""")
+
+
+def _recover_metadata(result: RevisionFile, text: str) -> None:
+    """Read metadata lines from a file that does not parse, so one syntax error does not
+    also break the revision graph for every file around it."""
+    for match in _RECOVER.finditer(text):
+        name, value = match.group("name"), match.group("value")
+        line = text.count("\n", 0, match.start()) + 1
+        col = match.start("value") - match.start()
+        span = Span(line, col, line, col + len(value))
+        if value == "None" or value in ("()", "[]"):
+            result.metadata[name] = MetadataValue("none", (), (), span, line)
+            continue
+        items = list(_STRING_ITEM.finditer(value))
+        rest = _STRING_ITEM.sub("", value).strip("()[], \t")
+        if items and not rest.replace(",", "").strip():
+            spans = tuple(Span(line, col + m.start(), line, col + m.end()) for m in items)
+            kind: Literal["str", "tuple"] = "str" if value[0] in "'\"" and len(items) == 1 else "tuple"
+            result.metadata[name] = MetadataValue(kind, tuple(m.group("s") for m in items), spans, span, line)
+        else:
+            result.metadata[name] = MetadataValue("dynamic", (), (), span, line)

@@ -1,0 +1,62 @@
+"""Reading revision files: bytes to text, keeping what a rewrite must preserve."""
+
+from __future__ import annotations
+
+import codecs
+import io
+import tokenize
+from dataclasses import dataclass
+
+
+class UndecodableSource(Exception):
+    """The file is binary or not in the encoding it declares."""
+
+    def __init__(self, reason: str, line: int = 1, column: int = 0) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+@dataclass(frozen=True, slots=True)
+class SourceText:
+    """A decoded file: its text plus the encoding and newline to write it back with."""
+
+    text: str
+    encoding: str
+    newline: str
+    bom: bool
+
+    def encode(self, text: str) -> bytes:
+        """Encode ``text`` (with ``\\n`` newlines) the way the original file was encoded."""
+        if self.newline != "\n":
+            text = text.replace("\r\n", "\n").replace("\n", self.newline)
+        data = text.encode(self.encoding)
+        return (codecs.BOM_UTF8 + data) if self.bom else data
+
+
+def decode(data: bytes) -> SourceText:
+    """Decode a Python source file as the interpreter would (PEP 263 cookie, BOM).
+
+    Raises :class:`UndecodableSource` for binary content or a wrong declared encoding.
+    """
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        raise UndecodableSource("binary file (contains NUL bytes)", line)
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:
+        raise UndecodableSource(f"bad encoding declaration: {exc.msg}") from None
+    bom = encoding == "utf-8-sig"
+    if bom:
+        data = data[len(codecs.BOM_UTF8) :]
+        encoding = "utf-8"
+    try:
+        text = data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        start = getattr(exc, "start", 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1)
+        raise UndecodableSource(f"not valid {encoding} ({exc.__class__.__name__})", line, column) from None
+    newline = "\r\n" if "\r\n" in text else "\n"
+    return SourceText(text=text.replace("\r\n", "\n"), encoding=encoding, newline=newline, bom=bom)

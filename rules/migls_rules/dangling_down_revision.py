@@ -1,0 +1,54 @@
+"""MG101 dangling-down-revision."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+
+from migls.model import RevisionFile, Span
+from migls.rule import Context, Invalid, LintRule, Severity, Valid
+
+
+class DanglingDownRevision(LintRule):
+    """``down_revision`` (or one parent of a merge) names a revision that does not exist.
+
+    **Why**: Alembic warns "Revision zz referenced from ... is not present" and then fails
+    with a bare ``KeyError`` on every command. It usually comes from a typo, a deleted or
+    renamed file, or a revision that exists only on another branch.
+
+    **Fix**: point ``down_revision`` at the revision it was created on; migls suggests the
+    closest existing id.
+    """
+
+    CODE = "MG101"
+    NAME = "dangling-down-revision"
+    SEVERITY = Severity.ERROR
+    SUMMARY = "`down_revision` names a revision that does not exist"
+    VALID = [Valid({
+        "0001_a.py": 'revision = "a1"\ndown_revision = None\n',
+        "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\n',
+    })]
+    INVALID = [
+        Invalid({
+            "0001_a.py": 'revision = "a1c3"\ndown_revision = None\n',
+            "0002_b.py": 'revision = "b2"\ndown_revision = "a1c4"\n',
+        }, path="0002_b.py", range=(2, 17, 2, 23), message="did you mean 'a1c3'"),
+        Invalid({
+            "0001_a.py": 'revision = "a1"\ndown_revision = None\n',
+            "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\n',
+            "0003_m.py": 'revision = "m3"\ndown_revision = ("b2", "zz9")\n',
+        }, path="0003_m.py", range=(2, 24, 2, 29)),
+    ]
+
+    def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
+        graph = ctx.graph
+        if any(f.revision_id is None for f in graph.unreadable):
+            return  # the missing parent may be the file whose id cannot be read
+        for source, parent in graph.dangling:
+            if source is not file:
+                continue
+            message = f"down_revision names '{parent}', which is not a revision of this environment"
+            close = difflib.get_close_matches(parent, list(graph.nodes), n=1, cutoff=0.6)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+            yield file, file.metadata["down_revision"].span_of(parent), message
