@@ -14,9 +14,9 @@ from pathlib import Path
 
 from migls import __version__
 from migls.config import ConfigError
-from migls.discovery import Environment, discover
+from migls.discovery import discover
 from migls.docs import rule_page
-from migls.engine import lint_files, read_file
+from migls.engine import lint_files, read_paths
 from migls.model import RevisionFile
 from migls.registry import all_rules, rule_by_selector, select_rules
 from migls.report import FORMATS, render
@@ -105,9 +105,11 @@ def _lint(args: argparse.Namespace) -> int:
     diagnostics: list[Diagnostic] = []
     thresholds: dict[int, Severity] = {}
     checked = 0
-    for env in environments:
+    env_paths = [env.revision_paths() for env in environments]
+    parsed = iter(read_paths([path for paths_ in env_paths for path in paths_]))
+    for env, paths_of_env in zip(environments, env_paths):
         rules = select_rules(env.settings, args.select, args.ignore)
-        files = _read_environment(env)
+        files = [next(parsed) for _ in paths_of_env]
         config_given = env.config_path is not None and any(
             g == env.config_path.resolve().parent or g in env.config_path.resolve().parents
             for g in given)
@@ -135,17 +137,6 @@ def _lint(args: argparse.Namespace) -> int:
     if args.exit_zero:
         return 0
     return 1 if any(d.severity >= thresholds[id(d)] for d in diagnostics) else 0
-
-
-def _read_environment(env: Environment) -> list[RevisionFile]:
-    files: list[RevisionFile] = []
-    for path in env.revision_paths():
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-        files.append(read_file(str(path), data))
-    return files
 
 
 def _changed_files(ref: str) -> set[Path]:

@@ -7,6 +7,10 @@ of its own.
 from __future__ import annotations
 
 import fnmatch
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +34,39 @@ def read_file(path: str, data: bytes) -> RevisionFile:
         return RevisionFile(path=path, syntax_error=(
             f"cannot read the file: {exc.reason}", Span.point(exc.line, exc.column)))
     return read_revision(path, source)
+
+
+def _read_path(path: Path) -> RevisionFile:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return RevisionFile(path=str(path), syntax_error=(
+            f"cannot read the file: {exc.strerror}", Span.point(1)))
+    return read_file(str(path), data)
+
+
+def _read_paths_stripped(paths: list[Path]) -> list[RevisionFile]:
+    return [_read_path(path).without_syntax_tree() for path in paths]
+
+
+#: Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 64
+
+
+def read_paths(paths: list[Path], jobs: int | None = None) -> list[RevisionFile]:
+    """Read and parse many files, on every core when there are enough of them.
+
+    Files parsed in worker processes come back without their syntax tree (LibCST trees are
+    slow to pickle); linting does not need it.
+    """
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD:
+        return [_read_path(path) for path in paths]
+    chunk = max(16, len(paths) // (jobs * 4))
+    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        return [file for part in pool.map(_read_paths_stripped, chunks) for file in part]
 
 
 @dataclass

@@ -85,9 +85,13 @@ class OpCall:
     """One ``op.<name>(...)`` (or ``batch_op.<name>(...)``) call inside a migration function."""
 
     name: str
-    node: cst.Call
+    #: The call's syntax tree; ``None`` once the tree was dropped (see
+    #: :meth:`RevisionFile.without_syntax_tree`).
+    node: cst.Call | None
     span: Span
     batch_table: str | None = None
+    #: The SQL text when the call is ``op.execute`` of a string literal.
+    sql: str | None = None
 
 
 @dataclass(slots=True)
@@ -103,7 +107,7 @@ class Function:
         for call in self.ops:
             if call.name not in NON_SCHEMA_OPS:
                 return True
-            if call.name == "execute" and _DDL_SQL.match(_literal_sql(call.node) or ""):
+            if call.name == "execute" and _DDL_SQL.match(call.sql or ""):
                 return True
         return False
 
@@ -150,6 +154,21 @@ class RevisionFile:
         if value is None:
             return ()
         return value.items if value.is_static else None
+
+    def without_syntax_tree(self) -> RevisionFile:
+        """A copy without LibCST nodes: small and cheap to send between processes. The tree
+        is re-parsed from ``source`` when a fix needs it."""
+        def strip(function: Function | None) -> Function | None:
+            if function is None:
+                return None
+            ops = [OpCall(c.name, None, c.span, c.batch_table, c.sql) for c in function.ops]
+            return Function(function.name_span, function.body, ops)
+        return RevisionFile(
+            path=self.path, source=self.source, module=None, syntax_error=self.syntax_error,
+            metadata=self.metadata, docstring_id=self.docstring_id,
+            docstring_revises=self.docstring_revises, message=self.message,
+            upgrade=strip(self.upgrade), downgrade=strip(self.downgrade),
+            statements=self.statements)
 
     @property
     def is_readable(self) -> bool:
@@ -343,7 +362,9 @@ class _ModelReader:
             current = pending.pop()
             for call, batch_table in self._op_calls(current):
                 if isinstance(call.func, cst.Attribute):
-                    function.ops.append(OpCall(call.func.attr.value, call, self.span(call), batch_table))
+                    name = call.func.attr.value
+                    sql = _literal_sql(call) if name == "execute" else None
+                    function.ops.append(OpCall(name, call, self.span(call), batch_table, sql))
                 elif isinstance(call.func, cst.Name):
                     name = call.func.value
                     if name in self.functions and name not in seen:
