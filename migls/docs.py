@@ -55,8 +55,8 @@ def rule_page(rule: type[LintRule]) -> str:
     for example in rule.INVALID:
         lines += [_code_block(example), ""]
     lines += ["## Not flagged", ""]
-    for example in rule.VALID:
-        lines += [_code_block(example), ""]
+    for valid in rule.VALID:
+        lines += [_code_block(valid), ""]
     lines += [
         "## Suppressing it",
         "",

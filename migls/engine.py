@@ -10,8 +10,8 @@ import fnmatch
 import multiprocessing
 import os
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -92,10 +92,7 @@ def build_graph(files: Sequence[RevisionFile]) -> Graph:
         dependencies = file.dependencies()
         labels = file.branch_labels()
         if rev is None:
-            if file.syntax_error is None or "revision" in file.metadata:
-                unreadable.append(file)
-            elif file.syntax_error is not None:
-                unreadable.append(file)
+            unreadable.append(file)
             continue
         files_by_id.setdefault(rev, []).append(file)
         if parents is None or dependencies is None or labels is None:
@@ -155,33 +152,33 @@ def _cycles(graph: Graph) -> list[list[str]]:
             continue
         work: list[tuple[str, int]] = [(root, 0)]
         while work:
-            node, position = work.pop()
+            current, position = work.pop()
             if position == 0:
-                index[node] = low[node] = counter
+                index[current] = low[current] = counter
                 counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            targets = edges[node]
+                stack.append(current)
+                on_stack.add(current)
+            targets = edges[current]
             if position < len(targets):
-                work.append((node, position + 1))
+                work.append((current, position + 1))
                 target = targets[position]
                 if target not in index:
                     work.append((target, 0))
                 elif target in on_stack:
-                    low[node] = min(low[node], index[target])
+                    low[current] = min(low[current], index[target])
                 continue
             if work:
                 parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
+                low[parent] = min(low[parent], low[current])
+            if low[current] == index[current]:
                 component: list[str] = []
                 while True:
                     member = stack.pop()
                     on_stack.discard(member)
                     component.append(member)
-                    if member == node:
+                    if member == current:
                         break
-                if len(component) > 1 or node in edges[node]:
+                if len(component) > 1 or current in edges[current]:
                     cycles.append(sorted(component))
     return cycles
 

@@ -488,10 +488,7 @@ def _body_kind(node: cst.FunctionDef) -> Literal["empty", "raises", "code"]:
 
 def _static_string(node: cst.BaseExpression) -> str | None:
     """The value of a string literal (plain or implicitly concatenated), else ``None``."""
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    if isinstance(node, cst.ConcatenatedString):
+    if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None

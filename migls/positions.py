@@ -67,7 +67,7 @@ class _PositionState(CodegenState):
             start = self._starts.pop()
             self.ranges.setdefault(node, (start, (self.line, self.column)))
 
-    def record_syntactic_position(  # type: ignore[override]
+    def record_syntactic_position(
         self, node: cst.CSTNode, *, start_node: cst.CSTNode | None = None,
         end_node: cst.CSTNode | None = None,
     ) -> Any:
