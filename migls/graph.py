@@ -92,7 +92,10 @@ def build_graph(files: Sequence[RevisionFile]) -> Graph:
         dependencies = file.dependencies()
         labels = file.branch_labels()
         if rev is None:
-            unreadable.append(file)
+            # A file without any `revision` (MG002) hides nothing; one whose id is dynamic
+            # or lost in a syntax error may be the parent that others name.
+            if "revision" in file.metadata or file.syntax_error is not None:
+                unreadable.append(file)
             continue
         files_by_id.setdefault(rev, []).append(file)
         if parents is None or dependencies is None or labels is None:
