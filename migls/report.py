@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from migls import __version__
@@ -16,6 +18,18 @@ from migls.rule import Diagnostic, Severity
 FORMATS = ("text", "json", "sarif", "github", "junit")
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
 _BOLD, _RESET = "\033[1m", "\033[0m"
+#: What must not reach a terminal or an XML file raw: control characters (a revision id
+#: such as "\x1b[2J" would drive the terminal; most of them are illegal in XML 1.0) and lone
+#: surrogates (from a "\ud800" literal or an undecodable file name: they cannot be encoded).
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _printable(text: str) -> str:
+    """``text`` with unprintable characters written as Python escapes (``\\x1b``)."""
+    def escape_char(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+    return _UNPRINTABLE.sub(escape_char, text).replace("\r", "\\r").replace("\n", "\\n")
 
 
 def display_path(path: str) -> str:
@@ -25,6 +39,20 @@ def display_path(path: str) -> str:
     except ValueError:  # another drive on Windows
         relative = path
     return Path(relative).as_posix()
+
+
+def _path(d: Diagnostic) -> str:
+    return _printable(display_path(d.path))
+
+
+def _uri(path: str) -> str:
+    """A relative URI reference for SARIF: the path's bytes percent-encoded."""
+    text = display_path(path)
+    try:
+        data = text.encode("utf-8", "surrogateescape")  # undecodable file names: their bytes
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+    return quote(data, safe="/")
 
 
 def render(diagnostics: Sequence[Diagnostic], fmt: str, *, color: bool = False,
@@ -46,8 +74,8 @@ def _json(d: Diagnostic) -> dict[str, object]:
         "code": d.code,
         "name": d.name,
         "severity": d.severity.label,
-        "message": d.message,
-        "path": display_path(d.path),
+        "message": _printable(d.message),
+        "path": _path(d),
         "line": d.span.line,
         "column": d.span.column + 1,
         "end_line": d.span.end_line,
@@ -67,12 +95,12 @@ def text(diagnostics: Sequence[Diagnostic], *, color: bool, statistics: bool,
             lines.append(f"{count:>5}  {code}  {name}")
     else:
         for d in diagnostics:
-            where = f"{display_path(d.path)}:{d.span.line}:{d.span.column + 1}:"
+            where = f"{_path(d)}:{d.span.line}:{d.span.column + 1}:"
             code = f"{d.code} {d.name}"
             if color:
                 where = f"{_BOLD}{where}{_RESET}"
                 code = f"{_COLORS[d.severity]}{code}{_RESET}"
-            lines.append(f"{where} {code}  {d.message}")
+            lines.append(f"{where} {code}  {_printable(d.message)}")
     by_severity = Counter(d.severity for d in diagnostics)
     if diagnostics:
         parts = [f"{by_severity[s]} {s.label}{'s' if by_severity[s] != 1 else ''}"
@@ -98,7 +126,7 @@ def _github(d: Diagnostic) -> str:
     """A GitHub Actions workflow command (``::error file=...::message``)."""
     level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}[d.severity]
     props = {
-        "file": display_path(d.path),
+        "file": _path(d),
         "line": str(d.span.line),
         "col": str(d.span.column + 1),
         "endLine": str(d.span.end_line),
@@ -106,7 +134,7 @@ def _github(d: Diagnostic) -> str:
         "title": f"{d.code} {d.name}",
     }
     joined = ",".join(f"{k}={_escape_property(v)}" for k, v in props.items())
-    return f"::{level} {joined}::{_escape_data(d.message)}"
+    return f"::{level} {joined}::{_escape_data(_printable(d.message))}"
 
 
 def sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
@@ -131,13 +159,15 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
                     "defaultConfiguration": {"level": level[rule.SEVERITY]},
                 } for rule in rules],
             }},
+            # Columns count code points (LibCST's positions), not SARIF's default UTF-16 units.
+            "columnKind": "unicodeCodePoints",
             "results": [{
                 "ruleId": d.code,
                 "ruleIndex": index[d.code],
                 "level": level[d.severity],
-                "message": {"text": d.message},
+                "message": {"text": _printable(d.message)},
                 "locations": [{"physicalLocation": {
-                    "artifactLocation": {"uri": display_path(d.path)},
+                    "artifactLocation": {"uri": _uri(d.path)},
                     "region": {
                         "startLine": d.span.line,
                         "startColumn": d.span.column + 1,
@@ -154,14 +184,14 @@ def junit(diagnostics: Sequence[Diagnostic]) -> str:
     """A JUnit XML report: one test case per file with findings, one failure per finding."""
     by_file: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
-        by_file.setdefault(display_path(d.path), []).append(d)
+        by_file.setdefault(_path(d), []).append(d)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<testsuites name="migls" tests="{len(by_file)}" failures="{len(diagnostics)}">',
            f'  <testsuite name="migls" tests="{len(by_file)}" failures="{len(diagnostics)}">']
     for path, found in by_file.items():
         out.append(f"    <testcase name={quoteattr(path)} classname=\"migls\">")
         for d in found:
-            message = f"{d.code} {d.name}: {d.message}"
+            message = f"{d.code} {d.name}: {_printable(d.message)}"
             out.append(f"      <failure message={quoteattr(message)} type={quoteattr(d.code)}>"
                        f"{escape(f'{path}:{d.span.line}:{d.span.column + 1}: {message}')}</failure>")
         out.append("    </testcase>")
