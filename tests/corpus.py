@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from alembic.script.revision import Revision, RevisionMap
 
 from migls.config import Settings
 from migls.discovery import Environment, discover
@@ -217,6 +218,21 @@ def lint_directory(directory: Path, select: list[str] | None = None) -> LintResu
 def lint_paths(paths: Sequence[Path], select: list[str] | None = None) -> LintResult:
     """Lint revision files given directly (already in Alembic's order)."""
     return lint_files(read_files(paths), Settings(), select=select)
+
+
+def alembic_map(files: Sequence[RevisionFile]) -> RevisionMap:
+    """Alembic's own ``RevisionMap`` of the statically read facts of ``files`` (files whose
+    id cannot be read are left out, as Alembic could not load them either). Not loaded yet:
+    reading ``.heads`` loads it, and may warn or raise as Alembic does."""
+    revisions: list[Revision] = []
+    for file in files:
+        if file.revision_id is None:
+            continue
+        revisions.append(Revision(
+            file.revision_id, file.parents() or None,
+            dependencies=file.dependencies() or None,
+            branch_labels=file.branch_labels() or None))
+    return RevisionMap(lambda: revisions)
 
 
 # -- fixtures (imported by the test modules that use them) ------------------------------------

@@ -18,9 +18,10 @@ import warnings
 from pathlib import Path
 
 import pytest
-from alembic.script.revision import Revision, RevisionMap
+from alembic.script.revision import RevisionMap
 
-from corpus import CORPORA, CORPUS_NAMES, corpus_dirs, environment, lint_directory, read_files
+from corpus import (CORPORA, CORPUS_NAMES, alembic_map, corpus_dirs, environment, lint_directory,
+                    read_files)
 from migls.graph import build_graph
 from migls.model import RevisionFile
 from migls.rule import Diagnostic
@@ -131,16 +132,10 @@ def test_docstring_mismatch_recomputation_is_not_vacuous(corpus_dirs: dict[str, 
 
 # -- the graph oracle: Alembic's RevisionMap --------------------------------------------------
 
-def _alembic_map(files: list[RevisionFile]) -> RevisionMap:
+def _loaded_alembic_map(files: list[RevisionFile]) -> RevisionMap:
     """Alembic's map of the same statically read facts, loaded with warnings as errors."""
-    revisions = []
-    for file in files:
-        assert file.revision_id is not None and file.is_readable, file.path
-        revisions.append(Revision(
-            file.revision_id, file.parents() or None,
-            dependencies=file.dependencies() or None,
-            branch_labels=file.branch_labels() or None))
-    revision_map = RevisionMap(lambda: revisions)
+    assert all(file.revision_id is not None and file.is_readable for file in files)
+    revision_map = alembic_map(files)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         revision_map.heads  # noqa: B018 -- loads the map
@@ -151,7 +146,7 @@ def _alembic_map(files: list[RevisionFile]) -> RevisionMap:
 def test_graph_matches_alembic(corpus_dirs: dict[str, Path], name: str) -> None:
     files = _files(corpus_dirs[name])
     graph = build_graph(files)
-    alembic = _alembic_map(files)
+    alembic = _loaded_alembic_map(files)
 
     assert set(graph.heads) == set(alembic.heads)
     assert set(graph.bases) == set(alembic.bases)
