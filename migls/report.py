@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -12,8 +13,9 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
 from migls import __version__
+from migls.docs import rule_page
 from migls.registry import all_rules
-from migls.rule import Diagnostic, Severity
+from migls.rule import Diagnostic, LintRule, Severity
 
 FORMATS = ("text", "json", "sarif", "github", "junit")
 _COLORS = {Severity.ERROR: "\033[31m", Severity.WARNING: "\033[33m", Severity.INFO: "\033[36m"}
@@ -137,6 +139,12 @@ def _github(d: Diagnostic) -> str:
     return f"::{level} {joined}::{_escape_data(_printable(d.message))}"
 
 
+def _description(rule: type[LintRule]) -> str:
+    """The first paragraph of the rule's docstring, on one line, in Markdown quoting."""
+    first = inspect.cleandoc(rule.__doc__ or rule.SUMMARY).split("\n\n")[0]
+    return " ".join(first.split()).replace("``", "`")
+
+
 def sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
     """A SARIF 2.1.0 log that GitHub code scanning accepts."""
     rules = list(all_rules())
@@ -154,8 +162,9 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
                     "id": rule.CODE,
                     "name": rule.NAME,
                     "shortDescription": {"text": rule.SUMMARY},
-                    "fullDescription": {"text": (rule.__doc__ or rule.SUMMARY).strip().split("\n\n")[0]},
+                    "fullDescription": {"text": _description(rule)},
                     "helpUri": rule.url(),
+                    "help": {"text": _description(rule), "markdown": rule_page(rule)},
                     "defaultConfiguration": {"level": level[rule.SEVERITY]},
                 } for rule in rules],
             }},
