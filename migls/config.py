@@ -158,6 +158,7 @@ def find_settings(start: Path, stop: Path | None = None) -> Settings:
     """The settings that apply at ``start``: the nearest ``migls.toml`` or ``pyproject.toml``
     with a ``[tool.migls]`` table in ``start`` or above it (up to ``stop`` if given, and never
     past a repository root)."""
+    start = start.resolve()  # "." has no parents to walk up to
     directory = start if start.is_dir() else start.parent
     for candidate in (directory, *directory.parents):
         migls_toml = candidate / "migls.toml"

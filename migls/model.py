@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -182,6 +185,14 @@ def read_revision(path: str, source: SourceText) -> RevisionFile:
     """Parse one revision file. Never raises for bad Python: it records a syntax error
     and recovers the metadata lines it can read."""
     result = RevisionFile(path=path, source=source)
+    if _deeply_nested(source.text):
+        # LibCST's native parser overflows the C stack (a crash, not an exception) on
+        # nesting CPython refuses anyway; let CPython judge first.
+        error = _cpython_syntax_error(source.text)
+        if error is not None:
+            result.syntax_error = error
+            _recover_metadata(result, source.text)
+            return result
     try:
         module = cst.parse_module(source.text)
     except cst.ParserSyntaxError as exc:
@@ -192,8 +203,9 @@ def read_revision(path: str, source: SourceText) -> RevisionFile:
         result.syntax_error = ("too deeply nested to parse", Span.point(1))
         return result
     result.module = module
-    positions, nodes = compute_positions(module, _module_level_names(module))
-    _ModelReader(result, positions, nodes).read(module)
+    with _deep_recursion():  # very deep but valid expressions (long `a + b + ...` chains)
+        positions, nodes = compute_positions(module, _module_level_names(module))
+        _ModelReader(result, positions, nodes).read(module)
     if "revision" not in result.metadata:
         match = _LEGACY_REVISION_FILENAME.match(path.rsplit("/", 1)[-1])
         if match:  # Alembic's legacy fallback: the file name is the id.
@@ -202,20 +214,58 @@ def read_revision(path: str, source: SourceText) -> RevisionFile:
     return result
 
 
-def _describe_syntax_error(text: str, exc: cst.ParserSyntaxError) -> tuple[str, Span]:
-    """The error as CPython words and places it (more precise than LibCST's), falling back
-    to LibCST's own."""
+#: Bracket depth above which CPython is asked first (it refuses more than 200).
+_NESTING_CHECK_DEPTH = 100
+_BRACKETS = re.compile(r"[()\[\]{}]")
+
+
+def _deeply_nested(text: str) -> bool:
+    """Whether brackets nest deeper than a real revision file ever does (an over-estimate:
+    brackets inside strings count too)."""
+    if text.count("(") + text.count("[") + text.count("{") < _NESTING_CHECK_DEPTH:
+        return False
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        depth += 1 if match.group() in "([{" else -1
+        if depth > _NESTING_CHECK_DEPTH:
+            return True
+    return False
+
+
+@contextmanager
+def _deep_recursion(limit: int = 20_000) -> Iterator[None]:
+    """LibCST's code generation recurses once per tree level; allow deep valid trees."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, limit))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def _cpython_syntax_error(text: str) -> tuple[str, Span] | None:
+    """CPython's verdict on ``text``: its message and range, or ``None`` if it compiles."""
     try:
         compile(text, "<revision>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
-        if error.lineno is not None:
-            line = error.lineno
-            column = max((error.offset or 1) - 1, 0)
-            end_line = error.end_lineno or line
-            end_column = max((error.end_offset or error.offset or 1) - 1, column if end_line == line else 0)
-            return error.msg, Span(line, column, end_line, end_column)
-    except (ValueError, RecursionError, MemoryError):
-        pass
+        line = error.lineno or 1
+        column = max((error.offset or 1) - 1, 0)
+        end_line = error.end_lineno or line
+        end_column = max((error.end_offset or error.offset or 1) - 1, column if end_line == line else 0)
+        return error.msg, Span(line, column, end_line, end_column)
+    except (ValueError, MemoryError):
+        return "cannot be compiled", Span.point(1)
+    except RecursionError:
+        return "too deeply nested to compile", Span.point(1)
+    return None
+
+
+def _describe_syntax_error(text: str, exc: cst.ParserSyntaxError) -> tuple[str, Span]:
+    """The error as CPython words and places it (more precise than LibCST's), falling back
+    to LibCST's own."""
+    error = _cpython_syntax_error(text)
+    if error is not None:
+        return error
     message = exc.message.strip().splitlines()[0] if exc.message.strip() else "invalid syntax"
     return message, Span.point(exc.raw_line, max(exc.raw_column, 0))
 

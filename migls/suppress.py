@@ -38,9 +38,12 @@ def find_suppressions(text: str, statements: list[tuple[int, int]]) -> list[Supp
     if "migls" not in text:
         return found  # the tokenizer is the slow part; most files have no suppression
     for line, column, comment, standalone in _comments(text):
-        match = _COMMENT.match(comment)
+        # Our pragma may follow another tool's in the same comment: "# type: ignore  # migls: ..."
+        match = _COMMENT.search(comment)
         if match is None:
             continue
+        column += match.start()
+        comment = comment[match.start():]
         codes = match.group("codes")
         selectors = tuple(c.strip() for c in codes.split(",") if c.strip()) if codes else ()
         span = Span(line, column, line, column + len(comment))

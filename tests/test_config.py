@@ -255,8 +255,6 @@ def test_the_nearest_configuration_wins(tmp_path: Path) -> None:
     assert found(migls("lint", "--format", "json", str(root), cwd=tmp_path.parent)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: find_settings() does not walk up from a "
-                   "relative directory ('.'), so a parent's configuration is missed")
 def test_a_parent_configuration_applies_when_linting_the_current_directory(
         tmp_path: Path) -> None:
     (tmp_path / "migls.toml").write_text('ignore = ["MG2"]\n')

@@ -59,8 +59,6 @@ def test_on_the_reported_line(comment: str) -> None:
         assert found == []
 
 
-@pytest.mark.xfail(strict=True, reason="known bug: suppress.py only recognises a comment that "
-                   "starts with '# migls:', not one after another tool's pragma")
 def test_after_another_tools_pragma() -> None:
     assert codes(DANGLING.format(comment="  # type: ignore  # migls: ignore[MG101]")) == []
 
