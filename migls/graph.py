@@ -237,18 +237,31 @@ def analyse_branches(graph: Graph) -> BranchAnalysis:
     seeds |= {rev for cycle in graph.cycles for rev in cycle}
     seeds |= {rev for rev, files in graph.files_by_id.items() if len(files) > 1}
     tainted = frozenset(graph.descendants(seeds))
+    # A duplicate file that does not stand for its id still names parents: they have a next
+    # revision that the graph does not show, so they are neither heads nor ends of a walk.
+    hidden_next: dict[str, list[str]] = {}
+    for rev, files in graph.files_by_id.items():
+        for file in files[1:]:
+            for parent in file.parents() or ():
+                hidden_next.setdefault(parent, []).append(rev)
 
-    unlabelled = [b for b in graph.bases if b not in tainted and not _base_labels(graph, b)]
+    base_labels = {b: _base_labels(graph, b, tainted, hidden_next)
+                   for b in graph.bases if b not in tainted}
+    unlabelled = [b for b, labels in base_labels.items() if labels == set()]
+    #: Bases whose labels a fault hides: neither they nor what follows only them is judged.
+    unknown = [b for b, labels in base_labels.items() if labels is None]
     accidental: tuple[str, ...] = ()
     main_base: str | None = unlabelled[0] if unlabelled else None
     if len(unlabelled) > 1:
-        sizes = {b: len(graph.descendants([b])) for b in unlabelled}
+        # Sizes without the revisions a fault hides (a cycle's extra edges must not decide).
+        sizes = {b: len(graph.descendants([b]) - tainted) for b in unlabelled}
         main_base = max(unlabelled, key=lambda b: (sizes[b], -unlabelled.index(b)))
         accidental = tuple(b for b in unlabelled if b != main_base)
-    accidental_only = graph.descendants(accidental) - graph.descendants(
-        b for b in graph.bases if b not in accidental)
+    accidental_only = graph.descendants([*accidental, *unknown]) - graph.descendants(
+        b for b in graph.bases if b not in accidental and b not in unknown)
 
-    heads = [h for h in graph.heads if h not in tainted and h not in accidental_only]
+    heads = [h for h in graph.heads
+             if h not in tainted and h not in accidental_only and h not in hidden_next]
     conflicts: dict[str, list[str]] = {h: [] for h in heads}
     for i, first in enumerate(heads):
         for second in heads[i + 1:]:
@@ -267,9 +280,12 @@ def analyse_branches(graph: Graph) -> BranchAnalysis:
 _ANALYSES: dict[int, tuple[Graph, BranchAnalysis]] = {}
 
 
-def _base_labels(graph: Graph, base: str) -> set[str]:
+def _base_labels(graph: Graph, base: str, tainted: frozenset[str],
+                 hidden_next: dict[str, list[str]]) -> set[str] | None:
     """Labels that Alembic gives a base: its own, and those of the revisions above it up to
-    the first branch or merge point (Alembic carries a label down to there)."""
+    the first branch or merge point (Alembic carries a label down to there). ``None`` when
+    the walk meets a revision with hidden facts (after a dangling parent, a cycle, a
+    duplicate id) before any label: whether a label comes down to the base is then unknown."""
     labels: set[str] = set()
     current: str | None = base
     seen: set[str] = set()
@@ -277,7 +293,12 @@ def _base_labels(graph: Graph, base: str) -> set[str]:
         seen.add(current)
         node = graph.nodes[current]
         labels.update(node.labels)
-        following = node.children + node.dependents
+        # One revision may follow both through down_revision and depends_on: count it once,
+        # as Alembic's set of next revisions does.
+        following = list(dict.fromkeys(
+            node.children + node.dependents + hidden_next.get(current, [])))
+        if any(rev in tainted for rev in following):
+            return labels or None  # is it a merge, a branch? its facts are not all known
         current = None
         if len(following) == 1 and len(graph.nodes[following[0]].parents) <= 1:
             current = following[0]

@@ -47,6 +47,12 @@ class DanglingDownRevision(LintRule):
         for source, parent in graph.dangling:
             if source is not file:
                 continue
+            owners = graph.label_owners.get(parent)
+            if owners:  # Alembic resolves it in some places only: KeyError, or a false cycle
+                message = (f"down_revision names '{parent}', which is a branch label (declared by "
+                           f"revision '{owners[0]}'), not a revision id")
+                yield file, file.metadata["down_revision"].span_of(parent), message
+                continue
             message = f"down_revision names '{parent}', which is not a revision of this environment"
             close = difflib.get_close_matches(parent, list(graph.nodes), n=1, cutoff=0.6)
             if close:

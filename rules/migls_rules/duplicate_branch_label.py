@@ -26,17 +26,28 @@ class DuplicateBranchLabel(LintRule):
         "0001_a.py": 'revision = "a1"\ndown_revision = None\nbranch_labels = ("core",)\n',
         "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\n',
     })]
-    INVALID = [Invalid({
-        "0001_a.py": 'revision = "a1"\ndown_revision = None\nbranch_labels = ("core",)\n',
-        "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\nbranch_labels = ["core"]\n',
-    }, path="0002_b.py", range=(3, 18, 3, 24), message="already declared by revision 'a1'")]
+    INVALID = [
+        Invalid({
+            "0001_a.py": 'revision = "a1"\ndown_revision = None\nbranch_labels = ("core",)\n',
+            "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\nbranch_labels = ["core"]\n',
+        }, path="0002_b.py", range=(3, 18, 3, 24), message="already declared by revision 'a1'"),
+        Invalid('revision = "a1"\ndown_revision = None\nbranch_labels = ("core", "core")\n',
+                range=(3, 26, 3, 32), message="declared twice in this revision"),
+    ]
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         rev = file.revision_id
         if rev is None or ctx.graph.nodes.get(rev) is None or ctx.graph.nodes[rev].file is not file:
             return
-        for label in ctx.graph.nodes[rev].labels:
+        labels = ctx.graph.nodes[rev].labels
+        if not labels:
+            return
+        value = file.metadata["branch_labels"]
+        for index, label in enumerate(labels):
             owners = ctx.graph.label_owners.get(label, [])
-            if len(owners) > 1 and owners[0] != rev:
-                yield (file, file.metadata["branch_labels"].span_of(label),
+            if label in labels[:index]:  # Alembic refuses this too ("already used by" itself)
+                yield (file, value.item_spans[index],
+                       f"branch label '{label}' is declared twice in this revision")
+            elif len(owners) > 1 and owners[0] != rev:
+                yield (file, value.span_of(label),
                        f"branch label '{label}' is already declared by revision '{owners[0]}'")
