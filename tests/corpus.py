@@ -107,7 +107,7 @@ def _wheel_for(requirement: str, wheels: Path) -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
                "--only-binary=:all:", "-d", str(wheels), requirement]
-    done = subprocess.run(command, capture_output=True, text=True)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
     found = sorted(wheels.glob(pattern))
     if done.returncode != 0 or not found:
         detail = (done.stderr.strip().splitlines() or ["no wheel was downloaded"])[-1]

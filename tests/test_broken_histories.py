@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 from alembic.script.revision import CycleDetected, RevisionMap
-
 from corpus import alembic_map, corpus_dirs, environment, lint_directory, read_files
+
 from migls.graph import Graph, build_graph
 from migls.rule import Diagnostic
 
