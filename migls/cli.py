@@ -71,7 +71,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _selectors(text: str) -> list[str]:
-    return [part.strip() for part in text.split(",") if part.strip()]
+    selectors = [part.strip() for part in text.split(",") if part.strip()]
+    if not selectors:
+        raise argparse.ArgumentTypeError("expected comma-separated rule codes, prefixes or names")
+    return selectors
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _lint(args: argparse.Namespace) -> int:
     paths = args.paths or [Path(".")]
     environments, explicit_files = discover(paths, args.alembic_config)
-    changed = _changed_files(args.since) if args.since else None
+    changed = _changed_files(args.since, paths) if args.since else None
     given = [p.resolve() for p in paths]
 
     diagnostics: list[Diagnostic] = []
@@ -108,7 +111,7 @@ def _lint(args: argparse.Namespace) -> int:
     env_paths = [env.revision_paths() for env in environments]
     parsed = iter(read_paths([path for paths_ in env_paths for path in paths_]))
     for env, paths_of_env in zip(environments, env_paths):
-        rules = select_rules(env.settings, args.select, args.ignore)
+        rules = select_rules(env.settings, args.select, args.ignore, cli_where="command line")
         files = [next(parsed) for _ in paths_of_env]
         config_given = env.config_path is not None and any(
             g == env.config_path.resolve().parent or g in env.config_path.resolve().parents
@@ -139,11 +142,13 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if any(d.severity >= thresholds[id(d)] for d in diagnostics) else 0
 
 
-def _changed_files(ref: str) -> set[Path]:
-    """Files added or changed since ``ref`` (committed, staged, unstaged or untracked)."""
-    def git(*command: str) -> list[str]:
+def _changed_files(ref: str, paths: list[Path]) -> set[Path]:
+    """Files added or changed since ``ref`` (committed, staged, unstaged or untracked) in the
+    repositories of the linted paths, wherever migls is run from."""
+    def git(directory: Path, *command: str) -> list[str]:
         try:
-            out = subprocess.run(["git", *command], capture_output=True, text=True, check=True)
+            out = subprocess.run(["git", "-C", str(directory), *command],
+                                 capture_output=True, text=True, check=True)
         except FileNotFoundError:
             raise UsageError("--since needs git, which is not installed") from None
         except subprocess.CalledProcessError as exc:
@@ -151,10 +156,14 @@ def _changed_files(ref: str) -> set[Path]:
             raise UsageError(f"--since {ref}: {detail}") from None
         return [line for line in out.stdout.splitlines() if line]
 
-    top = Path(git("rev-parse", "--show-toplevel")[0])
-    names = git("diff", "--name-only", "--diff-filter=ACMR", ref, "--")
-    names += git("ls-files", "--others", "--exclude-standard", "--full-name")
-    return {(top / name).resolve() for name in names}
+    changed: set[Path] = set()
+    tops = {Path(git(p if p.is_dir() else p.parent, "rev-parse", "--show-toplevel")[0])
+            for p in (path.resolve() for path in paths)}
+    for top in tops:
+        names = git(top, "diff", "--name-only", "--diff-filter=ACMR", ref, "--")
+        names += git(top, "ls-files", "--others", "--exclude-standard", "--full-name", ":/")
+        changed.update((top / name).resolve() for name in names)
+    return changed
 
 
 def _rules() -> int:

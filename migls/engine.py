@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,8 +66,12 @@ def read_paths(paths: list[Path], jobs: int | None = None) -> list[RevisionFile]
     chunk = max(16, len(paths) // (jobs * 4))
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        return [file for part in pool.map(_read_paths_stripped, chunks) for file in part]
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            return [file for part in pool.map(_read_paths_stripped, chunks) for file in part]
+    except (BrokenProcessPool, OSError):
+        # A worker died (out of memory, a crash in a native parser): read in this process.
+        return [_read_path(path) for path in paths]
 
 
 @dataclass

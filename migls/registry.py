@@ -55,7 +55,7 @@ def validate_selectors(selectors: Iterable[str], where: str) -> None:
 
 
 def select_rules(settings: Settings, cli_select: Sequence[str] | None = None,
-                 cli_ignore: Sequence[str] = ()) -> list[type[LintRule]]:
+                 cli_ignore: Sequence[str] = (), cli_where: str = "arguments") -> list[type[LintRule]]:
     """The enabled rules, ruff-style: the most specific matching selector wins, and an
     ignore wins over a select that is exactly as specific. Opt-in rules need a selector
     more specific than ``MG``/``ALL``."""
@@ -64,8 +64,9 @@ def select_rules(settings: Settings, cli_select: Sequence[str] | None = None,
         list(settings.select) if settings.select is not None else None)
     select_extra = list(settings.extend_select)
     ignore = list(settings.ignore) + list(cli_ignore)
-    validate_selectors([*(select or ()), *select_extra], where)
-    validate_selectors(ignore, where)
+    validate_selectors(cli_select or (), f"{cli_where}: --select")
+    validate_selectors(cli_ignore, f"{cli_where}: --ignore")
+    validate_selectors([*(settings.select or ()), *select_extra, *settings.ignore], where)
     for name in settings.severity:
         if rule_by_selector(name) is None:
             raise ConfigError(f"{where}: 'severity' names unknown rule '{name}'")
