@@ -86,6 +86,7 @@ def build_graph(files: Sequence[RevisionFile]) -> Graph:
     nodes: dict[str, Node] = {}
     files_by_id: dict[str, list[RevisionFile]] = {}
     unreadable: list[RevisionFile] = []
+    shadowed_labels: list[tuple[str, str]] = []
     for file in files:
         rev = file.revision_id
         parents = file.parents()
@@ -100,8 +101,9 @@ def build_graph(files: Sequence[RevisionFile]) -> Graph:
         files_by_id.setdefault(rev, []).append(file)
         if parents is None or dependencies is None or labels is None:
             unreadable.append(file)
-        if rev in nodes:
-            continue  # a duplicate: the first file in path order stands for the id
+        if rev in nodes:  # a duplicate: the first file in path order stands for the id,
+            shadowed_labels.extend((label, rev) for label in labels or ())  # its labels too
+            continue
         nodes[rev] = Node(rev, file, _dedupe(parents or ()), _dedupe(dependencies or ()),
                           labels or ())
 
@@ -109,6 +111,10 @@ def build_graph(files: Sequence[RevisionFile]) -> Graph:
     for node in nodes.values():
         for label in node.labels:
             label_owners.setdefault(label, []).append(node.id)
+    for label, rev in shadowed_labels:  # so that depends_on on them is not unknown
+        owners = label_owners.setdefault(label, [])
+        if rev not in owners:
+            owners.append(rev)
 
     graph = Graph(nodes, files_by_id, unreadable, [], [], label_owners, [])
     for node in nodes.values():
@@ -253,8 +259,7 @@ def analyse_branches(graph: Graph) -> BranchAnalysis:
     accidental: tuple[str, ...] = ()
     main_base: str | None = unlabelled[0] if unlabelled else None
     if len(unlabelled) > 1:
-        # Sizes without the revisions a fault hides (a cycle's extra edges must not decide).
-        sizes = {b: len(graph.descendants([b]) - tainted) for b in unlabelled}
+        sizes = {b: len(graph.descendants([b])) for b in unlabelled}
         main_base = max(unlabelled, key=lambda b: (sizes[b], -unlabelled.index(b)))
         accidental = tuple(b for b in unlabelled if b != main_base)
     accidental_only = graph.descendants([*accidental, *unknown]) - graph.descendants(
