@@ -215,6 +215,23 @@ def test_duplicated_revision_id(history: History) -> None:
         history.alembic().heads  # noqa: B018
 
 
+def test_copied_file_used_as_a_template(history: History) -> None:
+    """The usual way to a duplicate id: a revision copied as a starting point, pointed at
+    the head, the id left as it was. Alembic keeps the copy and then finds a cycle; migls
+    reports the duplicate on both files, and neither the cycle nor a second head."""
+    rev = history.pick(history.straight())
+    original = history.path(rev)
+    copy = history.versions / "zz_new_revision.py"
+    shutil.copyfile(original, copy)
+    set_parents(copy, (history.head,))
+
+    expected = sorted(("MG102", path.name, *position(path, "revision")) for path in (original, copy))
+    assert history.findings() == expected
+    with pytest.warns(UserWarning, match="is present more than once"), \
+            pytest.raises(CycleDetected):
+        history.alembic().heads  # noqa: B018
+
+
 def test_extra_head(history: History) -> None:
     nodes = history.graph.nodes
     parent = history.pick([rev for rev, node in nodes.items()

@@ -331,6 +331,11 @@ def check(revs: list[Rev]) -> None:
         assert revision is not None
         assert set(node.parents) == set(revision._versioned_down_revisions)
         assert set(node.children) == set(revision.nextrev)
+        assert {graph.resolve(d) for d in node.dependencies} == set(revision._resolved_dependencies)
+    for head in revision_map.heads:  # the labels that decide which heads share a branch
+        revision = revision_map.get_revision(head)
+        assert revision is not None
+        assert graph.inherited_labels[head] == revision.branch_labels
 
     # MG103: heads on one branch, less those that only follow an accidental base (MG110).
     accidental = set(found.get("MG110", []))
@@ -481,3 +486,49 @@ def test_every_fault_is_generated(fault: str) -> None:
     outcome = load_with_alembic(revs)
     assert outcome.error is not None or outcome.warnings or real_cycle(revs)
     _lint(*revs)
+
+
+def _one_fault(clean: list[Rev], faulty: list[Rev], code: str) -> None:
+    for number, rev in enumerate(clean, 1):
+        rev.filename = rev.filename or f"{number:02d}_{rev.id}.py"
+    for number, rev in enumerate(faulty, 1):
+        rev.filename = rev.filename or f"{number:02d}_{rev.id}.py"
+    assert findings(clean) == set()
+    assert {c for c, _ in findings(faulty)} == {code}
+
+
+def test_missing_parent_making_a_merge_does_not_unlabel_the_base() -> None:
+    """x on c3 comes down to a1, so b2 is the only unlabelled base. c3's missing second
+    parent would make it a merge and stop the label: unknown, so no MG110 for a1 or b2."""
+    _one_fault([Rev("a1"), Rev("b2"), Rev("c3", ["a1"], labels=["x"])],
+               [Rev("a1"), Rev("b2"), Rev("c3", ["a1", MISSING], labels=["x"])], "MG101")
+
+
+def test_shadowed_duplicate_does_not_make_a_head_or_a_base() -> None:
+    """A copy of c3 sorted first, with no parent, stands for c3: b2 loses its next revision
+    in the graph, but the other file still names it. No MG103 for b2, no MG110 for a1."""
+    history = [Rev("a1"), Rev("b2", ["a1"]), Rev("c3", ["b2"], labels=["x"]),
+               Rev("d4", ["c3"]), Rev("e5")]
+    _one_fault(history, [*history, Rev("c3", filename="00_c3_copy.py")], "MG102")
+
+
+def test_label_of_a_shadowed_duplicate_is_known() -> None:
+    """The copy of a1 sorted first stands for a1, but the label x declared by the other
+    file is still a label: b2's depends_on on it is not unknown (MG105 would be an echo)."""
+    history = [Rev("b2", deps=["x"], filename="00_b2.py"), Rev("a1", labels=["x"], filename="01_a1.py")]
+    _one_fault(history, [Rev("a1", filename="00_a1_copy.py"), *history], "MG102")
+
+
+def test_a_cycle_next_to_bases_leaves_them_unjudged() -> None:
+    """a1 has the most revisions after it; c3 and d4 are second bases. A cycle through b2
+    and g7 (which follow a1 and c3) hides which history is the main one: MG110 may go, but
+    must not move to another base."""
+    revs = [Rev("c3"), Rev("a1"), Rev("d4"), Rev("b2", ["a1"]), Rev("e5", ["a1", "c3"]),
+            Rev("g7", ["a1", "b2", "c3"])]
+    for number, rev in enumerate(revs):
+        rev.filename = f"{number:02d}_{rev.id}.py"
+    before = findings(revs)
+    assert {f for f in before if f[0] == "MG110"} == {("MG110", "00_c3.py"), ("MG110", "02_d4.py")}
+    revs[3].parents.append("g7")
+    after = findings(revs)
+    assert {c for c, _ in after - before} == {"MG104"}
