@@ -54,7 +54,7 @@ class RevisionCycle(LintRule):
                     span = node.file.metadata["depends_on"].span_of(deps[0])
                     via = "depends_on"
                 yield (node.file, span,
-                       f"revision cycle through {via}: {path}; Alembic cannot load the history")
+                       f"revision cycle through {via}: {path}; no upgrade order exists")
 
 
 def _cycle_path(ctx: Context, cycle: list[str], members: set[str]) -> str:
