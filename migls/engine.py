@@ -18,10 +18,11 @@ from pathlib import Path
 
 from migls.config import Settings
 from migls.graph import Graph, build_graph
-from migls.model import RevisionFile, Span, read_revision
+from migls.model import RevisionFile, read_revision
 from migls.registry import matches, rule_by_selector, select_rules
 from migls.rule import Context, Diagnostic, LintRule, Severity
 from migls.source import UndecodableSource, decode
+from migls.span import Span
 from migls.suppress import Suppression, find_suppressions
 
 UNUSED_SUPPRESSION = "MG004"

@@ -17,8 +17,10 @@ from typing import Literal
 
 import libcst as cst
 
+from migls.ops import Operation, read_operation
 from migls.positions import compute_positions
 from migls.source import SourceText
+from migls.span import Span
 
 METADATA_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 
@@ -31,21 +33,6 @@ _DDL_SQL = re.compile(r"^\s*(CREATE|ALTER|DROP|COMMENT|TRUNCATE|RENAME)\b", re.I
 _LEGACY_REVISION_FILENAME = re.compile(r"([a-f0-9]+)\.py$")
 _HEADER_ID = re.compile(r"^([ \t]*)Revision ID:[ \t]*(?P<value>[^\n]*?)[ \t]*$", re.MULTILINE)
 _HEADER_REVISES = re.compile(r"^([ \t]*)Revises:[ \t]*(?P<value>[^\n]*?)[ \t]*$", re.MULTILINE)
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A range in a file: 1-based lines, 0-based code-point columns, exclusive end."""
-
-    line: int
-    column: int
-    end_line: int
-    end_column: int
-
-    @classmethod
-    def point(cls, line: int, column: int = 0) -> Span:
-        """An empty span at one position."""
-        return cls(line, column, line, column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,27 +70,15 @@ class HeaderLine:
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class OpCall:
-    """One ``op.<name>(...)`` (or ``batch_op.<name>(...)``) call inside a migration function."""
-
-    name: str
-    #: The call's syntax tree; ``None`` once the tree was dropped (see
-    #: :meth:`RevisionFile.without_syntax_tree`).
-    node: cst.Call | None
-    span: Span
-    batch_table: str | None = None
-    #: The SQL text when the call is ``op.execute`` of a string literal.
-    sql: str | None = None
-
-
 @dataclass(slots=True)
 class Function:
     """A module-level ``upgrade()`` or ``downgrade()``."""
 
     name_span: Span
     body: Literal["empty", "raises", "code"]
-    ops: list[OpCall] = field(default_factory=list)
+    #: The operations in source order, including those of module-level helper functions
+    #: the function calls.
+    ops: list[Operation] = field(default_factory=list)
 
     def changes_schema(self) -> bool:
         """Whether any operation changes the schema (data-only code does not)."""
@@ -161,16 +136,11 @@ class RevisionFile:
     def without_syntax_tree(self) -> RevisionFile:
         """A copy without LibCST nodes: small and cheap to send between processes. The tree
         is re-parsed from ``source`` when a fix needs it."""
-        def strip(function: Function | None) -> Function | None:
-            if function is None:
-                return None
-            ops = [OpCall(c.name, None, c.span, c.batch_table, c.sql) for c in function.ops]
-            return Function(function.name_span, function.body, ops)
         return RevisionFile(
             path=self.path, source=self.source, module=None, syntax_error=self.syntax_error,
             metadata=self.metadata, docstring_id=self.docstring_id,
             docstring_revises=self.docstring_revises, message=self.message,
-            upgrade=strip(self.upgrade), downgrade=strip(self.downgrade),
+            upgrade=self.upgrade, downgrade=self.downgrade,
             statements=self.statements)
 
     @property
@@ -410,17 +380,16 @@ class _ModelReader:
         pending = [node]
         while pending:
             current = pending.pop()
-            for call, batch_table in self._op_calls(current):
+            for call, batch_table, autocommit in self._op_calls(current):
                 if isinstance(call.func, cst.Attribute):
-                    name = call.func.attr.value
-                    sql = _literal_sql(call) if name == "execute" else None
-                    function.ops.append(OpCall(name, call, self.span(call), batch_table, sql))
+                    function.ops.append(read_operation(call, call.func.attr.value, batch_table,
+                                                       autocommit, self.span))
                 elif isinstance(call.func, cst.Name):
                     name = call.func.value
                     if name in self.functions and name not in seen:
                         seen.add(name)
                         pending.append(self.functions[name])
-        function.ops.sort(key=lambda call: (call.span.line, call.span.column))
+        function.ops.sort(key=lambda op: (op.span.line, op.span.column))
         return function
 
     def _inside(self, node: cst.CSTNode) -> list[cst.CSTNode]:
@@ -430,34 +399,41 @@ class _ModelReader:
         return [n for n in self.nodes
                 if lines[0] <= self.positions[n][0][0] <= lines[1] and n is not node]
 
-    def _op_calls(self, function: cst.FunctionDef) -> list[tuple[cst.Call, str | None]]:
+    def _op_calls(self, function: cst.FunctionDef) -> list[tuple[cst.Call, str | None, bool]]:
         """The ``op.x(...)`` calls of a function, ``batch_op.x(...)`` with their table, and
-        calls of plain names (helpers the function delegates to)."""
-        calls: list[tuple[cst.Call, str | None]] = []
+        calls of plain names (helpers the function delegates to); each with whether it runs
+        inside ``autocommit_block()``."""
+        calls: list[tuple[cst.Call, str | None, bool]] = []
         batches: list[tuple[str, str | None, int, int]] = []  # alias, table, first/last line
+        autocommit: list[tuple[int, int]] = []
         for node in self._inside(function):
             if isinstance(node, cst.With):
+                (first, _), (last, _) = self.positions[node]
                 for item in node.items:
                     call = item.item
-                    if (isinstance(call, cst.Call)
-                            and _is_op_method(call, self.op_names, "batch_alter_table")
+                    if not isinstance(call, cst.Call):
+                        continue
+                    if (_is_op_method(call, self.op_names, "batch_alter_table")
                             and item.asname is not None and isinstance(item.asname.name, cst.Name)):
                         table = _static_string(call.args[0].value) if call.args else None
-                        (first, _), (last, _) = self.positions[node]
                         batches.append((item.asname.name.value, table, first, last))
+                    elif (isinstance(call.func, cst.Attribute)
+                          and call.func.attr.value == "autocommit_block"):
+                        autocommit.append((first, last))
             elif isinstance(node, cst.Call):
                 func = node.func
+                line = self.positions[node][0][0]
+                in_autocommit = any(first <= line <= last for first, last in autocommit)
                 if isinstance(func, cst.Name):
-                    calls.append((node, None))
+                    calls.append((node, None, in_autocommit))
                 elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
                     base = func.value.value
                     if base in self.op_names:
-                        calls.append((node, None))
+                        calls.append((node, None, in_autocommit))
                         continue
-                    line = self.positions[node][0][0]
                     for alias, table, first, last in reversed(batches):
                         if alias == base and first <= line <= last:
-                            calls.append((node, table or "?"))
+                            calls.append((node, table or "?", in_autocommit))
                             break
         return calls
 
@@ -542,16 +518,6 @@ def _static_string(node: cst.BaseExpression) -> str | None:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
-
-
-def _literal_sql(call: cst.Call) -> str | None:
-    """The SQL text of ``op.execute("...")`` or ``op.execute(sa.text("..."))``."""
-    if not call.args:
-        return None
-    arg = call.args[0].value
-    if isinstance(arg, cst.Call) and arg.args:
-        arg = arg.args[0].value
-    return _static_string(arg)
 
 
 def _raw_source(node: cst.CSTNode) -> str:

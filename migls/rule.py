@@ -8,7 +8,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
-from migls.model import RevisionFile, Span
+from migls.model import RevisionFile
+from migls.span import Span
 
 if TYPE_CHECKING:
     from migls.config import Settings

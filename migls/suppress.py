@@ -8,7 +8,7 @@ import tokenize
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from migls.model import Span
+from migls.span import Span
 
 _COMMENT = re.compile(
     r"#\s*migls:\s*(?P<kind>file-ignore|ignore)\b"

@@ -9,8 +9,8 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from migls.engine import read_file, read_paths
-from migls.model import Span
 from migls.positions import compute_positions
+from migls.span import Span
 
 ANNOTATED = textwrap.dedent('''\
     """Add emails 📧 to users.
@@ -63,7 +63,7 @@ def test_reads_the_annotated_template() -> None:
     assert file.metadata["branch_labels"].span_of("x") == Span(16, 58, 16, 61)
     assert file.upgrade is not None and file.downgrade is not None
     assert file.upgrade.name_span == Span(24, 4, 24, 11)
-    ops = [(op.name, op.batch_table, op.span.line) for op in file.upgrade.ops]
+    ops = [(op.name, op.table if op.batch else None, op.span.line) for op in file.upgrade.ops]
     assert ops == [("create_index", None, 21), ("add_column", None, 25),
                    ("batch_alter_table", None, 26), ("alter_column", "users", 27)]
     assert file.downgrade.body == "empty"

@@ -22,10 +22,10 @@ from urllib.parse import unquote, urlsplit
 import jsonschema
 import pytest
 
-from migls.model import Span
 from migls.registry import all_rules, rule_by_selector
 from migls.report import render, sarif
 from migls.rule import Diagnostic, Severity
+from migls.span import Span
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migls.model import RevisionFile, Span
+from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
+from migls.span import Span
 
 
 class SyntaxErrorRule(LintRule):
