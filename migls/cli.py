@@ -10,6 +10,7 @@ import argparse
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from migls import __version__
@@ -21,6 +22,7 @@ from migls.model import RevisionFile
 from migls.registry import all_rules, rule_by_selector, select_rules
 from migls.report import FORMATS, render
 from migls.rule import Diagnostic, Severity
+from migls.rulekit import dialect_from_url, env_sets_lock_timeout
 
 
 class UsageError(Exception):
@@ -111,7 +113,10 @@ def _lint(args: argparse.Namespace) -> int:
     env_paths = [env.revision_paths() for env in environments]
     parsed = iter(read_paths([path for paths_ in env_paths for path in paths_]))
     for env, paths_of_env in zip(environments, env_paths):
-        rules = select_rules(env.settings, args.select, args.ignore, cli_where="command line")
+        settings = env.settings
+        if settings.dialect is None:
+            settings = replace(settings, dialect=dialect_from_url(env.sqlalchemy_url))
+        rules = select_rules(settings, args.select, args.ignore, cli_where="command line")
         files = [next(parsed) for _ in paths_of_env]
         config_given = env.config_path is not None and any(
             g == env.config_path.resolve().parent or g in env.config_path.resolve().parents
@@ -123,9 +128,10 @@ def _lint(args: argparse.Namespace) -> int:
                 return False
             return config_given or any(g == path or g in path.parents for g in given)
 
-        result = lint_files(files, env.settings, report=reported, rules=rules)
+        result = lint_files(files, settings, report=reported, rules=rules,
+                            lock_timeout_in_env=env_sets_lock_timeout(env.env_py_text()))
         checked += sum(1 for f in files if reported(f))
-        threshold = Severity.parse(args.fail_on) if args.fail_on else env.settings.fail_on
+        threshold = Severity.parse(args.fail_on) if args.fail_on else settings.fail_on
         for d in result.diagnostics:
             thresholds[id(d)] = threshold
         diagnostics.extend(result.diagnostics)

@@ -68,6 +68,15 @@ class Environment:
                     break
         return paths
 
+    def env_py_text(self) -> str:
+        """The text of ``env.py`` (empty when there is none or it cannot be read)."""
+        if self.script_location is None:
+            return ""
+        try:
+            return (self.script_location / "env.py").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
     def contains(self, path: Path) -> bool:
         """Whether ``path`` is inside one of the version locations."""
         resolved = path.resolve()

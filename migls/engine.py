@@ -88,7 +88,8 @@ class LintResult:
 def lint_files(files: list[RevisionFile], settings: Settings, *,
                report: Callable[[RevisionFile], bool] = lambda file: True,
                select: list[str] | None = None, ignore: Iterable[str] = (),
-               rules: list[type[LintRule]] | None = None) -> LintResult:
+               rules: list[type[LintRule]] | None = None,
+               lock_timeout_in_env: bool = False) -> LintResult:
     """Lint the parsed files of one environment (sorted by path).
 
     ``report`` says which files diagnostics are wanted for; the graph is always built from
@@ -97,7 +98,7 @@ def lint_files(files: list[RevisionFile], settings: Settings, *,
     if rules is None:
         rules = select_rules(settings, select, list(ignore))
     graph = build_graph(files)
-    ctx = Context(files, graph, settings)
+    ctx = Context(files, graph, settings, lock_timeout_in_env)
     instances = [rule() for rule in rules if rule.CODE != UNUSED_SUPPRESSION]
     wanted = [file for file in files if report(file)]
     raw: dict[str, list[tuple[type[LintRule], Span, str]]] = {file.path: [] for file in wanted}

@@ -99,10 +99,13 @@ class Invalid(Example):
 class Context:
     """What a rule sees of one environment: its files, its graph, its settings."""
 
-    def __init__(self, files: list[RevisionFile], graph: Graph, settings: Settings) -> None:
+    def __init__(self, files: list[RevisionFile], graph: Graph, settings: Settings,
+                 lock_timeout_in_env: bool = False) -> None:
         self.files = files
         self.graph = graph
         self.settings = settings
+        #: ``env.py`` sets ``lock_timeout`` for every revision (see ``rulekit``).
+        self.lock_timeout_in_env = lock_timeout_in_env
 
 
 class LintRule:

@@ -1,0 +1,85 @@
+"""What the operation rules (MG2-MG5) share: which functions are linted, which tables are new,
+which dialect and PostgreSQL version apply."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from migls.model import Function, RevisionFile
+from migls.ops import Operation
+from migls.rule import Context
+
+
+@dataclass(frozen=True, slots=True)
+class OpSite:
+    """An operation in context: its function, its index there, and the tables created
+    earlier in the same function (never flagged by lock rules: nobody else can see them)."""
+
+    op: Operation
+    function: str
+    index: int
+    new_tables: frozenset[str]
+
+    @property
+    def on_existing_table(self) -> bool:
+        """Whether the operation touches a table that existed before this revision."""
+        return self.op.table is not None and self.op.table not in self.new_tables
+
+
+def linted_functions(ctx: Context, file: RevisionFile) -> Iterator[tuple[str, Function]]:
+    """``upgrade()``, and ``downgrade()`` too when ``lint-downgrade = true``."""
+    if file.upgrade is not None:
+        yield "upgrade", file.upgrade
+    if ctx.settings.lint_downgrade and file.downgrade is not None:
+        yield "downgrade", file.downgrade
+
+
+def op_sites(ctx: Context, file: RevisionFile) -> Iterator[OpSite]:
+    """Every operation of the linted functions, with the tables created before it."""
+    for name, function in linted_functions(ctx, file):
+        created: set[str] = set()
+        for index, op in enumerate(function.ops):
+            yield OpSite(op, name, index, frozenset(created))
+            if op.name == "create_table" and op.table is not None:
+                created.add(op.table)
+            elif op.name == "rename_table":
+                new = op.literal("new_table_name")
+                if isinstance(new, str) and op.table in created:
+                    created.add(new)
+
+
+def is_postgresql(ctx: Context) -> bool:
+    """MG3 applies to PostgreSQL: ``dialect`` in ``[tool.migls]``, else the Alembic config's
+    ``sqlalchemy.url``, else PostgreSQL."""
+    return (ctx.settings.dialect or "postgresql") == "postgresql"
+
+
+def dialect_from_url(url: str | None) -> str | None:
+    """``postgresql+psycopg://...`` -> ``"postgresql"``; ``None`` when it cannot tell."""
+    if not url or "://" not in url or "%(" in url or "${" in url:
+        return None
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    return {"postgres": "postgresql", "postgresql": "postgresql", "sqlite": "sqlite",
+            "mysql": "mysql", "mariadb": "mariadb", "oracle": "oracle",
+            "mssql": "mssql"}.get(scheme)
+
+
+_LOCK_TIMEOUT = re.compile(r"lock_timeout", re.IGNORECASE)
+_SET_LOCAL = re.compile(r"\bSET\s+LOCAL\s+lock_timeout", re.IGNORECASE)
+
+
+def env_sets_lock_timeout(env_py: str) -> bool:
+    """Whether ``env.py`` gives every migration a ``lock_timeout``: a ``SET lock_timeout``
+    statement, ``connect_args={"options": "-c lock_timeout=..."}``, or ``SET LOCAL`` in the
+    one transaction that wraps all revisions. ``SET LOCAL`` with
+    ``transaction_per_migration=True`` only covers the first revision's transaction, so it
+    does not count."""
+    if not _LOCK_TIMEOUT.search(env_py):
+        return False
+    per_migration = re.search(r"transaction_per_migration\s*=\s*True", env_py) is not None
+    without_local = _SET_LOCAL.sub("", env_py)
+    if _LOCK_TIMEOUT.search(without_local):
+        return True
+    return not per_migration
