@@ -17,6 +17,15 @@ from migls_rules.syntax_error import SyntaxErrorRule
 from migls_rules.unknown_dependency import UnknownDependency
 from migls_rules.unused_suppression import UnusedSuppression
 
+_FAMILIES: list[tuple[type, ...]] = []
+for _module in ("_locks_a", "_locks_b", "_breaking"):
+    # Rule families written alongside each other; each module lists its rules in RULES.
+    try:
+        _FAMILIES.append(__import__(f"migls_rules.{_module}", fromlist=["RULES"]).RULES)
+    except ModuleNotFoundError as _error:
+        if _error.name != f"migls_rules.{_module}":
+            raise
+
 ALL_RULES = (
     SyntaxErrorRule,
     MissingRevisionId,
@@ -34,6 +43,7 @@ ALL_RULES = (
     MultipleBases,
     MissingDowngrade,
     EmptyDowngrade,
+    *(rule for family in _FAMILIES for rule in family),
 )
 
 __all__ = ["ALL_RULES"]
