@@ -115,6 +115,8 @@ class Operation:
     #: The literal's pieces as (evaluated text, line, column of its first character), so a
     #: position inside the SQL maps back to the file; ``None`` when escapes make it inexact.
     sql_pieces: tuple[tuple[str, int, int], ...] | None = None
+    #: Types given as ``type_=``/``existing_type=`` (``alter_column``).
+    types: dict[str, TypeRef] = field(default_factory=dict)
 
     def arg(self, name: str) -> Arg | None:
         """A bound argument by Alembic's parameter name."""
@@ -140,6 +142,7 @@ def read_operation(call: cst.Call, name: str, batch_table: str | None, autocommi
     positional, star = table_signatures.get(name, ((), None))
     args: dict[str, Arg] = {}
     rest: list[Arg] = []
+    types: dict[str, TypeRef] = {}
     index = 0
     for arg in call.args:
         if arg.star:
@@ -147,6 +150,10 @@ def read_operation(call: cst.Call, name: str, batch_table: str | None, autocommi
         value = read_arg(arg, span_of)
         if arg.keyword is not None:
             args[arg.keyword.value] = value
+            if arg.keyword.value in ("type_", "existing_type"):
+                type_ref = read_type(arg.value)
+                if type_ref is not None:
+                    types[arg.keyword.value] = type_ref
         elif index < len(positional):
             args[positional[index]] = value
             index += 1
@@ -173,7 +180,7 @@ def read_operation(call: cst.Call, name: str, batch_table: str | None, autocommi
         table = table_arg.value if table_arg is not None and isinstance(table_arg.value, str) else None
     sql, pieces = _sql_of(call, span_of) if name == "execute" else (None, None)
     return Operation(name, span_of(call), args, tuple(rest), tuple(columns), table,
-                     batch_table is not None, autocommit, sql, pieces)
+                     batch_table is not None, autocommit, sql, pieces, types)
 
 
 def _positional_or_keyword(call: cst.Call, positional: Sequence[str], name: str) -> cst.BaseExpression | None:
