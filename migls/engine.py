@@ -20,7 +20,7 @@ from migls.config import Settings
 from migls.graph import Graph, build_graph
 from migls.model import RevisionFile, read_revision
 from migls.registry import matches, rule_by_selector, select_rules
-from migls.rule import Context, Diagnostic, LintRule, Severity
+from migls.rule import Context, Diagnostic, Finding, LintRule, Severity
 from migls.source import UndecodableSource, decode
 from migls.span import Span
 from migls.suppress import Suppression, find_suppressions
@@ -101,14 +101,15 @@ def lint_files(files: list[RevisionFile], settings: Settings, *,
     ctx = Context(files, graph, settings, lock_timeout_in_env)
     instances = [rule() for rule in rules if rule.CODE != UNUSED_SUPPRESSION]
     wanted = [file for file in files if report(file)]
-    raw: dict[str, list[tuple[type[LintRule], Span, str]]] = {file.path: [] for file in wanted}
+    raw: dict[str, list[tuple[type[LintRule], Span, str, Severity | None]]] = {
+        file.path: [] for file in wanted}
     for rule in instances:
         for file in wanted:
-            for target, span, message in rule.check_file(ctx, file):
-                raw[target.path].append((type(rule), span, message))
-        for target, span, message in rule.check_graph(ctx):
-            if target.path in raw:
-                raw[target.path].append((type(rule), span, message))
+            for finding in rule.check_file(ctx, file):
+                raw[finding[0].path].append((type(rule), finding[1], finding[2], _severity_of(finding)))
+        for finding in rule.check_graph(ctx):
+            if finding[0].path in raw:
+                raw[finding[0].path].append((type(rule), finding[1], finding[2], _severity_of(finding)))
     enabled_codes = {rule.CODE for rule in rules}
     diagnostics: list[Diagnostic] = []
     for file in wanted:
@@ -117,27 +118,34 @@ def lint_files(files: list[RevisionFile], settings: Settings, *,
     return LintResult(diagnostics, files, graph, rules)
 
 
-def _finish_file(file: RevisionFile, found: list[tuple[type[LintRule], Span, str]],
+def _severity_of(finding: Finding) -> Severity | None:
+    """A rule may give one finding its own default severity (MG311: error or info)."""
+    return finding[3] if len(finding) > 3 else None
+
+
+def _finish_file(file: RevisionFile, found: list[tuple[type[LintRule], Span, str, Severity | None]],
                  settings: Settings, enabled: set[str]) -> list[Diagnostic]:
     """Apply suppressions, per-file ignores and severities; add unused-suppression findings."""
     suppressions = (find_suppressions(file.source.text, file.statements)
                     if file.source is not None else [])
     ignored_here = _per_file_ignores(file.path, settings)
     out: list[Diagnostic] = []
-    for rule, span, message in found:
+    for rule, span, message, severity in found:
         if any(matches([selector], rule.CODE) for selector in ignored_here):
             continue
         if _suppressed(rule, span, suppressions):
             continue
-        out.append(_diagnostic(rule, file.path, span, message, settings))
+        out.append(_diagnostic(rule, file.path, span, message, settings, default=severity))
     if UNUSED_SUPPRESSION in enabled:
         out.extend(_suppression_findings(file, suppressions, settings, enabled))
     return out
 
 
 def _diagnostic(rule: type[LintRule], path: str, span: Span, message: str,
-                settings: Settings, unnecessary: bool = False) -> Diagnostic:
-    severity = settings.severity.get(rule.CODE, settings.severity.get(rule.NAME, rule.SEVERITY))
+                settings: Settings, unnecessary: bool = False,
+                default: Severity | None = None) -> Diagnostic:
+    severity = settings.severity.get(rule.CODE, settings.severity.get(
+        rule.NAME, default or rule.SEVERITY))
     return Diagnostic(rule.CODE, rule.NAME, severity, message, path, span, unnecessary)
 
 

@@ -96,6 +96,11 @@ class Invalid(Example):
     message: str | None = None
 
 
+#: What a rule yields: the file, the range, the message, and optionally a severity for this
+#: finding (when the rule's severity depends on the case).
+Finding = tuple[RevisionFile, Span, str] | tuple[RevisionFile, Span, str, Severity]
+
+
 class Context:
     """What a rule sees of one environment: its files, its graph, its settings."""
 
@@ -125,11 +130,11 @@ class LintRule:
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
 
-    def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
+    def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[Finding]:
         """Findings in one parsed file."""
         return iter(())
 
-    def check_graph(self, ctx: Context) -> Iterator[tuple[RevisionFile, Span, str]]:
+    def check_graph(self, ctx: Context) -> Iterator[Finding]:
         """Findings that need the whole environment."""
         return iter(())
 
