@@ -46,6 +46,8 @@ def parse(sql: str) -> tuple[Statement, ...] | None:
         end = start + len(data[begin:begin + length].decode("utf-8", errors="ignore"))
         while start < end and sql[start].isspace():
             start += 1
+        while end > start and (sql[end - 1].isspace() or sql[end - 1] == ";"):
+            end -= 1
         out.append(Statement(item.stmt, start, end))
     return tuple(out)
 
@@ -79,4 +81,199 @@ def _position(pieces: tuple[tuple[str, int, int], ...], offset: int) -> tuple[in
                 return line + newlines, len(inside) - inside.rfind("\n") - 1
             return line, column + len(inside)
         consumed += len(text)
+    return None
+
+
+# -- what a statement does, in the terms of the MG3/MG4 rules -----------------------------
+
+VOLATILE_FUNCTIONS = frozenset({"clock_timestamp", "random", "gen_random_uuid",
+                                "uuid_generate_v4", "nextval", "timeofday"})
+
+
+def _relname(node: Any) -> str | None:
+    relation = getattr(node, "relation", None)
+    return getattr(relation, "relname", None)
+
+
+def _function_names(node: Any) -> set[str]:
+    """Names of the functions called anywhere in an expression node."""
+    from pglast import ast
+    from pglast.visitors import Visitor
+
+    names: set[str] = set()
+
+    class Collect(Visitor):
+        def visit_FuncCall(self, ancestors: Any, call: ast.FuncCall) -> None:
+            if call.funcname:
+                names.add(str(call.funcname[-1].sval).lower())
+
+    Collect()(node)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One MG3/MG4 check that a raw SQL statement fails."""
+
+    code: str
+    what: str
+    table: str | None
+
+
+def checks(statement: Statement, new_tables: frozenset[str], autocommit: bool,
+           postgres_version: int) -> list[Check]:
+    """The lock and breaking-change checks a statement fails (tables in ``new_tables`` were
+    created earlier in the same revision and are never flagged)."""
+    from pglast import enums
+
+    node = statement.node
+    kind = statement.kind
+    out: list[Check] = []
+    table = _relname(node)
+    existing = table is not None and table not in new_tables
+    if kind == "IndexStmt":
+        if node.concurrent and not autocommit:
+            out.append(Check("MG304", "CREATE INDEX CONCURRENTLY inside the migration's "
+                             "transaction, which PostgreSQL rejects", table))
+        elif not node.concurrent and existing:
+            out.append(Check("MG303", f"CREATE INDEX on {table} without CONCURRENTLY, which "
+                             "blocks writes (not reads) for the whole build", table))
+    elif kind == "DropStmt" and node.removeType == enums.ObjectType.OBJECT_INDEX:
+        if node.concurrent and not autocommit:
+            out.append(Check("MG304", "DROP INDEX CONCURRENTLY inside the migration's "
+                             "transaction, which PostgreSQL rejects", None))
+    elif kind == "DropStmt" and node.removeType == enums.ObjectType.OBJECT_TABLE:
+        for names in node.objects or ():
+            name = names[-1].sval
+            if name not in new_tables:
+                out.append(Check("MG402", f"DROP TABLE {name}, which the running release may "
+                                 "still use", name))
+    elif kind == "RenameStmt" and existing:
+        if node.renameType == enums.ObjectType.OBJECT_COLUMN:
+            out.append(Check("MG403", f"RENAME COLUMN {table}.{node.subname}, which breaks the "
+                             "running release", table))
+        elif node.renameType == enums.ObjectType.OBJECT_TABLE:
+            out.append(Check("MG404", f"RENAME of table {table}, which breaks the running "
+                             "release", table))
+    elif kind == "AlterTableStmt" and existing:
+        for command in node.cmds or ():
+            out.extend(_alter_table_checks(command, table, postgres_version))
+    return out
+
+
+def _alter_table_checks(command: Any, table: str | None, postgres_version: int) -> list[Check]:
+    from pglast import enums
+
+    kinds = enums.AlterTableType
+    constr = enums.ConstrType
+    subtype = command.subtype
+    definition = command.def_
+    column = command.name
+    if subtype == kinds.AT_AddColumn and definition is not None:
+        name = f"{table}.{definition.colname}"
+        constraints = definition.constraints or ()
+        not_null = any(c.contype in (constr.CONSTR_NOTNULL, constr.CONSTR_PRIMARY) for c in constraints)
+        defaults = [c for c in constraints if c.contype == constr.CONSTR_DEFAULT]
+        identity = any(c.contype in (constr.CONSTR_IDENTITY, constr.CONSTR_GENERATED) for c in constraints)
+        found: list[Check] = []
+        if not_null and not defaults and not identity:
+            found.append(Check("MG301", f"ADD COLUMN {name} NOT NULL without a DEFAULT, which "
+                               f"fails when {table} has rows", table))
+        volatile = defaults and _function_names(defaults[0].raw_expr) & VOLATILE_FUNCTIONS
+        if identity or volatile or (defaults and postgres_version < 11):
+            found.append(Check("MG302", f"ADD COLUMN {name} with a volatile default or identity, "
+                               "which rewrites the table and its indexes under ACCESS EXCLUSIVE",
+                               table))
+        return found
+    if subtype == kinds.AT_SetNotNull:
+        return [Check("MG307", f"SET NOT NULL on {table}.{column}, which scans the whole table "
+                      "under ACCESS EXCLUSIVE", table)]
+    if subtype == kinds.AT_AlterColumnType:
+        return [Check("MG308", f"ALTER COLUMN {table}.{column} TYPE, which rewrites the table and "
+                      "its indexes under ACCESS EXCLUSIVE unless the change is binary-coercible",
+                      table)]
+    if subtype == kinds.AT_DropColumn:
+        return [Check("MG401", f"DROP COLUMN {table}.{column}, which the running release may "
+                      "still read", table)]
+    if subtype == kinds.AT_AddConstraint and definition is not None:
+        if definition.contype == constr.CONSTR_FOREIGN and not definition.skip_validation:
+            return [Check("MG305", f"FOREIGN KEY on {table} without NOT VALID, which scans {table} "
+                          "while writes to both tables are blocked", table)]
+        if definition.contype == constr.CONSTR_CHECK and not definition.skip_validation:
+            return [Check("MG306", f"CHECK constraint on {table} without NOT VALID, which scans "
+                          "the table under ACCESS EXCLUSIVE", table)]
+        if definition.contype in (constr.CONSTR_UNIQUE, constr.CONSTR_PRIMARY) and not definition.indexname:
+            return [Check("MG309", f"UNIQUE/PRIMARY KEY constraint on {table} without USING INDEX, "
+                          "which builds the index under ACCESS EXCLUSIVE, blocking reads and "
+                          "writes", table)]
+    return []
+
+
+def takes_access_exclusive(statement: Statement, new_tables: frozenset[str]) -> str | None:
+    """The existing table a statement locks in ACCESS EXCLUSIVE mode, if any."""
+    from pglast import enums
+
+    node, kind = statement.node, statement.kind
+    table = _relname(node)
+    if kind == "AlterTableStmt":
+        commands = node.cmds or ()
+        only_validate = all(c.subtype == enums.AlterTableType.AT_ValidateConstraint for c in commands)
+        if table and table not in new_tables and commands and not only_validate:
+            return table
+    if kind == "RenameStmt" and table and table not in new_tables:
+        return table
+    if kind == "DropStmt" and node.removeType == enums.ObjectType.OBJECT_TABLE:
+        for names in node.objects or ():
+            if names[-1].sval not in new_tables:
+                return str(names[-1].sval)
+    if kind in ("TruncateStmt", "LockStmt"):
+        relations = getattr(node, "relations", None) or ()
+        for relation in relations:
+            name = getattr(relation, "relname", None)
+            if name and name not in new_tables:
+                return str(name)
+    return None
+
+
+def sets_lock_timeout(statement: Statement) -> bool:
+    """``SET [LOCAL] lock_timeout = ...``."""
+    return statement.kind == "VariableSetStmt" and (statement.node.name or "").lower() == "lock_timeout"
+
+
+def created_table(statement: Statement) -> str | None:
+    """The table a ``CREATE TABLE`` statement creates."""
+    return _relname(statement.node) if statement.kind == "CreateStmt" else None
+
+
+def enum_new_value(statement: Statement) -> tuple[str, str] | None:
+    """(type, value) of ``ALTER TYPE ... ADD VALUE``."""
+    node = statement.node
+    if statement.kind == "AlterEnumStmt" and node.newVal and not node.oldVal:
+        return node.typeName[-1].sval, node.newVal
+    return None
+
+
+def not_valid_constraint(statement: Statement) -> tuple[str, str] | None:
+    """(table, constraint) added ``NOT VALID`` by an ``ALTER TABLE``."""
+    from pglast import enums
+
+    if statement.kind != "AlterTableStmt":
+        return None
+    for command in statement.node.cmds or ():
+        definition = command.def_
+        if (command.subtype == enums.AlterTableType.AT_AddConstraint and definition is not None
+                and definition.skip_validation and definition.conname):
+            return _relname(statement.node) or "", definition.conname
+    return None
+
+
+def validated_constraint(statement: Statement) -> tuple[str, str] | None:
+    """(table, constraint) of ``ALTER TABLE ... VALIDATE CONSTRAINT``."""
+    from pglast import enums
+
+    if statement.kind != "AlterTableStmt":
+        return None
+    for command in statement.node.cmds or ():
+        if command.subtype == enums.AlterTableType.AT_ValidateConstraint:
+            return _relname(statement.node) or "", command.name
     return None

@@ -18,7 +18,7 @@ from migls_rules.unknown_dependency import UnknownDependency
 from migls_rules.unused_suppression import UnusedSuppression
 
 _FAMILIES: list[tuple[type, ...]] = []
-for _module in ("_locks_a", "_locks_b", "_breaking"):
+for _module in ("_locks_a", "_locks_b", "_locks_sql", "_breaking"):
     # Rule families written alongside each other; each module lists its rules in RULES.
     try:
         _FAMILIES.append(__import__(f"migls_rules.{_module}", fromlist=["RULES"]).RULES)
