@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import libcst as cst
@@ -251,6 +251,8 @@ class _ModelReader:
         self.nodes = nodes
         self.functions: dict[str, cst.FunctionDef] = {}
         self.op_names: set[str] = {"op"}
+        #: id(call) -> (dialects it is restricted to or None, dialects it never runs on)
+        self.guards: dict[int, tuple[frozenset[str] | None, frozenset[str]]] = {}
 
     def span(self, node: cst.CSTNode) -> Span:
         (line, column), (end_line, end_column) = self.positions[node]
@@ -382,8 +384,13 @@ class _ModelReader:
             current = pending.pop()
             for call, batch_table, autocommit in self._op_calls(current):
                 if isinstance(call.func, cst.Attribute):
-                    function.ops.append(read_operation(call, call.func.attr.value, batch_table,
-                                                       autocommit, self.span))
+                    operation = read_operation(call, call.func.attr.value, batch_table,
+                                               autocommit, self.span)
+                    guard = self.guards.get(id(call))
+                    if guard is not None:
+                        operation = replace(operation, only_dialects=guard[0],
+                                            never_dialects=guard[1])
+                    function.ops.append(operation)
                 elif isinstance(call.func, cst.Name):
                     name = call.func.value
                     if name in self.functions and name not in seen:
@@ -391,6 +398,27 @@ class _ModelReader:
                         pending.append(self.functions[name])
         function.ops.sort(key=lambda op: (op.span.line, op.span.column))
         return function
+
+    def _read_dialect_guard(self, node: cst.If) -> None:
+        """Record which dialects the calls under ``if <dialect> == "mysql":`` (and its
+        ``else``) run on, so that operations for another database are not judged."""
+        guard = _dialect_test(node.test)
+        if guard is None:
+            return
+        dialects, positive = guard
+        branches: list[tuple[cst.CSTNode, bool]] = [(node.body, positive)]
+        if node.orelse is not None:
+            branches.append((node.orelse, not positive))
+        for branch, runs_there in branches:
+            for inner in _walk(branch):
+                if not isinstance(inner, cst.Call):
+                    continue
+                only, never = self.guards.get(id(inner), (None, frozenset()))
+                if runs_there:
+                    only = dialects if only is None else only & dialects
+                else:
+                    never = never | dialects
+                self.guards[id(inner)] = (only, never)
 
     def _inside(self, node: cst.CSTNode) -> list[cst.CSTNode]:
         """The recorded nodes within ``node``'s lines, in source order."""
@@ -407,7 +435,9 @@ class _ModelReader:
         batches: list[tuple[str, str | None, int, int]] = []  # alias, table, first/last line
         autocommit: list[tuple[int, int]] = []
         for node in self._inside(function):
-            if isinstance(node, cst.With):
+            if isinstance(node, cst.If):
+                self._read_dialect_guard(node)
+            elif isinstance(node, cst.With):
                 (first, _), (last, _) = self.positions[node]
                 for item in node.items:
                     call = item.item
@@ -447,6 +477,36 @@ class _ModelReader:
                 line = self.span(node).line
                 spans.append((line, line))
         spans.sort()
+
+
+_DIALECTS = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql",
+             "mariadb": "mariadb", "sqlite": "sqlite", "mssql": "mssql", "oracle": "oracle"}
+
+
+def _dialect_test(test: cst.BaseExpression) -> tuple[frozenset[str], bool] | None:
+    """``dialect.name == "mysql"`` -> ({"mysql"}, True); ``!= "sqlite"`` -> ({"sqlite"},
+    False); ``in ("mysql", "sqlite")`` -> both, True. ``None`` for any other condition."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1):
+        return None
+    left_code = cst.Module(body=[]).code_for_node(test.left).lower()
+    target = test.comparisons[0]
+    right = target.comparator
+    if "dialect" not in left_code and "engine" not in left_code:
+        return None
+    values: list[str] = []
+    if isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+        values = [v for e in right.elements if (v := _static_string(e.value)) is not None]
+    elif (value := _static_string(right)) is not None:
+        values = [value]
+    dialects = frozenset(_DIALECTS[v.lower()] for v in values if v.lower() in _DIALECTS)
+    if not dialects:
+        return None
+    operator = target.operator
+    if isinstance(operator, (cst.Equal, cst.In, cst.Is)):
+        return dialects, True
+    if isinstance(operator, (cst.NotEqual, cst.NotIn, cst.IsNot)):
+        return dialects, False
+    return None
 
 
 def _module_level_names(module: cst.Module) -> set[cst.CSTNode]:

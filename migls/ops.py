@@ -117,6 +117,15 @@ class Operation:
     sql_pieces: tuple[tuple[str, int, int], ...] | None = None
     #: Types given as ``type_=``/``existing_type=`` (``alter_column``).
     types: dict[str, TypeRef] = field(default_factory=dict)
+    #: Under ``if dialect == "...":``: the dialects the call runs on (``None``: any) and
+    #: those it never runs on.
+    only_dialects: frozenset[str] | None = None
+    never_dialects: frozenset[str] = frozenset()
+
+    def runs_on(self, dialect: str) -> bool:
+        """Whether the operation can run on ``dialect`` as far as its ``if`` guards say."""
+        return (self.only_dialects is None or dialect in self.only_dialects) and (
+            dialect not in self.never_dialects)
 
     def arg(self, name: str) -> Arg | None:
         """A bound argument by Alembic's parameter name."""

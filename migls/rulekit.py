@@ -37,11 +37,14 @@ def linted_functions(ctx: Context, file: RevisionFile) -> Iterator[tuple[str, Fu
 
 
 def op_sites(ctx: Context, file: RevisionFile) -> Iterator[OpSite]:
-    """Every operation of the linted functions, with the tables created before it."""
+    """Every operation of the linted functions that can run on the environment's database
+    (not those under ``if dialect == "mysql":``), with the tables created before it."""
+    dialect = ctx.settings.dialect or "postgresql"
     for name, function in linted_functions(ctx, file):
         created: set[str] = set()
         for index, op in enumerate(function.ops):
-            yield OpSite(op, name, index, frozenset(created))
+            if op.runs_on(dialect):
+                yield OpSite(op, name, index, frozenset(created))
             if op.name == "create_table" and op.table is not None:
                 created.add(op.table)
             elif op.name == "rename_table":

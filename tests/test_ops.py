@@ -88,3 +88,21 @@ def test_execute_sql_and_where_its_pieces_start() -> None:
     assert op.sql_pieces == (("UPDATE t\n      SET n = 1", 5, 26),)
     [op] = upgrade_ops('op.execute("SELECT \'\\\\n\'")\n')
     assert op.sql_pieces is None  # escapes: positions inside would drift
+
+
+def test_dialect_guards() -> None:
+    ops = upgrade_ops(
+        'dialect = op.get_bind().dialect.name\n'
+        'if dialect == "sqlite":\n'
+        '    op.drop_index("a")\n'
+        'elif dialect in ("mysql", "mariadb"):\n'
+        '    op.drop_index("b")\n'
+        'else:\n'
+        '    op.drop_index("c")\n'
+        'if conn.dialect.name != "postgresql":\n'
+        '    op.drop_index("d")\n'
+        'op.drop_index("e")\n')
+    runs = {op.literal("index_name"): (op.runs_on("postgresql"), op.runs_on("sqlite"))
+            for op in ops if op.name == "drop_index"}
+    assert runs == {"a": (False, True), "b": (False, False), "c": (True, False),
+                    "d": (False, True), "e": (True, True)}

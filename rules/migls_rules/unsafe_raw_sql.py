@@ -52,6 +52,14 @@ class UnsafeRawSql(LintRule):
             def upgrade():
                 op.execute("UPDATE users SET active = true WHERE active IS NULL")
         '''),
+        Valid('''
+            def upgrade():
+                if op.get_context().dialect.name == "mysql":
+                    op.execute("CREATE INDEX ix_users_email ON users (email)")
+                else:
+                    with op.get_context().autocommit_block():
+                        op.execute("CREATE INDEX CONCURRENTLY ix_users_email ON users (email)")
+        '''),
     ]
     INVALID = [
         Invalid('''
