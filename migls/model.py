@@ -70,6 +70,36 @@ class HeaderLine:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class Import:
+    """One module imported by ``import x`` or ``from x import y``, at module level or in a
+    function (``import a, b`` gives two)."""
+
+    #: The dotted module name as written, without leading dots (``""`` for ``from . import x``).
+    module: str
+    #: The number of leading dots (0: an absolute import).
+    level: int
+    #: What ``from ... import`` takes from the module (``("*",)`` for a star import); ``()``
+    #: for a plain ``import``.
+    names: tuple[str, ...]
+    #: The whole statement.
+    span: Span
+    #: The module name in the statement, leading dots included.
+    name_span: Span
+    #: Under ``if TYPE_CHECKING:``: never runs.
+    type_checking: bool = False
+
+    @property
+    def top(self) -> str:
+        """The top-level package or module (``""`` for ``from . import x``)."""
+        return self.module.split(".", 1)[0]
+
+    @property
+    def relative(self) -> bool:
+        """Whether the import is relative (``from .x import y``)."""
+        return self.level > 0
+
+
 @dataclass(slots=True)
 class Function:
     """A module-level ``upgrade()`` or ``downgrade()``."""
@@ -106,6 +136,8 @@ class RevisionFile:
     downgrade: Function | None = None
     #: (first line, last line) of every statement, for suppression comments.
     statements: list[tuple[int, int]] = field(default_factory=list)
+    #: Every import statement's modules, in source order.
+    imports: list[Import] = field(default_factory=list)
 
     @property
     def revision_id(self) -> str | None:
@@ -141,7 +173,7 @@ class RevisionFile:
             metadata=self.metadata, docstring_id=self.docstring_id,
             docstring_revises=self.docstring_revises, message=self.message,
             upgrade=self.upgrade, downgrade=self.downgrade,
-            statements=self.statements)
+            statements=self.statements, imports=self.imports)
 
     @property
     def is_readable(self) -> bool:
@@ -469,6 +501,7 @@ class _ModelReader:
 
     def _collect_statements(self, module: cst.Module) -> None:
         spans = self.result.statements
+        type_checking: set[int] = set()  # id() of the imports under `if TYPE_CHECKING:`
         for node in self.nodes:
             if isinstance(node, cst.SimpleStatementLine):
                 span = self.span(node)
@@ -476,7 +509,60 @@ class _ModelReader:
             elif isinstance(node, cst.BaseCompoundStatement):
                 line = self.span(node).line
                 spans.append((line, line))
+                if isinstance(node, cst.If) and _is_type_checking(node.test):
+                    type_checking.update(id(n) for n in _walk(node.body)
+                                         if isinstance(n, (cst.Import, cst.ImportFrom)))
+            elif isinstance(node, (cst.Import, cst.ImportFrom)):
+                self._read_import(node, id(node) in type_checking)
         spans.sort()
+
+    def _read_import(self, node: cst.Import | cst.ImportFrom, type_checking: bool) -> None:
+        span = self.span(node)
+        if isinstance(node, cst.Import):
+            for alias in node.names:
+                self.result.imports.append(Import(
+                    _dotted(alias.name), 0, (), span,
+                    _span_within(node, span, alias.name, alias.name), type_checking))
+            return
+        names = (("*",) if isinstance(node.names, cst.ImportStar)
+                 else tuple(_dotted(alias.name) for alias in node.names))
+        first: cst.CSTNode | None = node.relative[0] if node.relative else node.module
+        last: cst.CSTNode | None = node.module if node.module is not None else (
+            node.relative[-1] if node.relative else None)
+        name_span = span if first is None or last is None else _span_within(node, span, first, last)
+        self.result.imports.append(Import(
+            _dotted(node.module) if node.module is not None else "", len(node.relative), names,
+            span, name_span, type_checking))
+
+
+def _is_type_checking(test: cst.BaseExpression) -> bool:
+    """``TYPE_CHECKING`` or ``typing.TYPE_CHECKING``."""
+    return ((isinstance(test, cst.Name) and test.value == "TYPE_CHECKING")
+            or (isinstance(test, cst.Attribute) and test.attr.value == "TYPE_CHECKING"))
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    """``a.b.c`` as written in an import."""
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return node.value if isinstance(node, cst.Name) else ""
+
+
+def _span_within(statement: cst.Import | cst.ImportFrom, span: Span, first: cst.CSTNode,
+                 last: cst.CSTNode) -> Span:
+    """The span from ``first`` to ``last`` inside an import statement at ``span``: the small
+    statement is laid out alone, and its relative positions shifted to the statement's. Exact,
+    because nothing before the module name of an import can be re-indented by layout (only
+    parenthesized names, after it, can)."""
+    alone = cst.Module(body=[cst.SimpleStatementLine(body=[statement])])
+    positions, _ = compute_positions(alone, {first, last})
+    (line, column), _ = positions[first]
+    _, (end_line, end_column) = positions[last]
+
+    def shift(at_line: int, at_column: int) -> tuple[int, int]:
+        return span.line + at_line - 1, at_column + (span.column if at_line == 1 else 0)
+
+    return Span(*shift(line, column), *shift(end_line, end_column))
 
 
 _DIALECTS = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql",

@@ -22,7 +22,7 @@ Position = tuple[int, int]
 RECORDED_TYPES: frozenset[type[cst.CSTNode]] = frozenset({
     cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef, cst.With, cst.If, cst.For,
     cst.While, cst.Try, cst.Call, cst.Arg, cst.SimpleString, cst.ConcatenatedString,
-    cst.Tuple, cst.List, cst.Attribute,
+    cst.Tuple, cst.List, cst.Attribute, cst.Import, cst.ImportFrom,
 })
 
 _NOTHING = nullcontext()
