@@ -8,10 +8,13 @@ added by ``op.execute`` simply is not in the model, and rules say less about it.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from migls.graph import Graph
-from migls.ops import ColumnDef, Operation, TypeRef
+from migls.ops import Arg, ColumnDef, Operation, TypeRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +80,27 @@ def _column_state(column: ColumnDef) -> ColumnState:
     return ColumnState(column.type, False if column.is_not_null else column.nullable)
 
 
+def _referent(target: str) -> str | None:
+    """``"orgs.id"``/``"public.orgs.id"`` -> ``"orgs"``; ``None`` when not a literal target."""
+    parts = target.split(".")
+    return parts[-2] if len(parts) >= 2 and parts[-2] else None
+
+
 def _foreign_keys_of(column: ColumnDef) -> list[ForeignKey]:
-    return [ForeignKey(None, (column.name,), target.split(".")[-2] if target.count(".") >= 1 else target)
-            for target in column.foreign_keys if column.name]
+    """The foreign keys of an ``sa.Column``'s ``sa.ForeignKey(...)`` arguments (a dynamic
+    target, read as ``"?"``, is left out: its referent is unknown)."""
+    out: list[ForeignKey] = []
+    for target in column.foreign_keys:
+        referent = _referent(target)
+        if column.name and referent is not None:
+            out.append(ForeignKey(None, (column.name,), referent))
+    return out
+
+
+def _implicit_indexes(table: str, column: ColumnDef) -> set[str]:
+    """The index ``sa.Column(..., index=True)`` makes: Alembic builds it with a plain
+    ``MetaData()``, so its name follows SQLAlchemy's default ``ix_<table>_<column>``."""
+    return {f"ix_{table}_{column.name}"} if column.index and column.name else set()
 
 
 def _create_table(schema: Schema, op: Operation, revision: str | None) -> None:
@@ -87,35 +108,60 @@ def _create_table(schema: Schema, op: Operation, revision: str | None) -> None:
         return
     columns: dict[str, ColumnState] = {}
     foreign_keys: list[ForeignKey] = []
+    indexes: set[str] = set()
     for column in op.columns:
         if column.name:
             columns[column.name] = _column_state(column)
             foreign_keys += _foreign_keys_of(column)
+            indexes |= _implicit_indexes(op.table, column)
     for arg in op.rest:
         if arg.call_name == "ForeignKeyConstraint" and len(arg.call_args) >= 2:
             local, remote = arg.call_args[0], arg.call_args[1]
             if isinstance(local, tuple) and isinstance(remote, tuple) and remote and isinstance(remote[0], str):
                 name = arg.kwarg("name")
-                foreign_keys.append(ForeignKey(name if isinstance(name, str) else None,
-                                               tuple(str(c) for c in local),
-                                               remote[0].split(".")[-2] if "." in remote[0] else remote[0]))
-    schema.tables[op.table] = TableState(columns, frozenset(), tuple(foreign_keys), revision)
+                referent = _referent(remote[0])
+                if referent is not None:
+                    foreign_keys.append(ForeignKey(name if isinstance(name, str) else None,
+                                                   tuple(str(c) for c in local), referent))
+    _drop_table(schema, op, revision)  # a re-created table starts afresh
+    schema.tables[op.table] = TableState(columns, frozenset(indexes), tuple(foreign_keys), revision)
+    for index in indexes:
+        schema.index_tables[index] = op.table
 
 
 def _drop_table(schema: Schema, op: Operation, revision: str | None) -> None:
-    if op.table in schema.tables:
-        table = schema.tables.pop(op.table)
+    if op.table is not None:
+        _drop_table_named(schema, op.table)
+
+
+def _drop_table_named(schema: Schema, name: str) -> None:
+    if name in schema.tables:
+        table = schema.tables.pop(name)
         for index in table.indexes:
             schema.index_tables.pop(index, None)
 
 
 def _rename_table(schema: Schema, op: Operation, revision: str | None) -> None:
     new = op.literal("new_table_name")
-    if op.table in schema.tables and isinstance(new, str):
-        schema.tables[new] = schema.tables.pop(op.table)
+    if op.table is not None and isinstance(new, str):
+        _rename_table_named(schema, op.table, new)
+
+
+def _rename_table_named(schema: Schema, old: str, new: str) -> None:
+    _rename_referents(schema, old, new)
+    if old in schema.tables:
+        schema.tables[new] = schema.tables.pop(old)
         for index, table in list(schema.index_tables.items()):
-            if table == op.table:
+            if table == old:
                 schema.index_tables[index] = new
+
+
+def _rename_referents(schema: Schema, old: str, new: str) -> None:
+    """Foreign keys follow a renamed referenced table."""
+    for name, table in list(schema.tables.items()):
+        if any(fk.referent == old for fk in table.foreign_keys):
+            schema.tables[name] = replace(table, foreign_keys=tuple(
+                replace(fk, referent=new) if fk.referent == old else fk for fk in table.foreign_keys))
 
 
 def _add_column(schema: Schema, op: Operation, revision: str | None) -> None:
@@ -124,9 +170,13 @@ def _add_column(schema: Schema, op: Operation, revision: str | None) -> None:
         return
     column = op.columns[0]
     assert op.table is not None and column.name is not None
+    indexes = _implicit_indexes(op.table, column)
     schema.tables[op.table] = replace(
         table, columns={**table.columns, column.name: _column_state(column)},
-        foreign_keys=table.foreign_keys + tuple(_foreign_keys_of(column)))
+        foreign_keys=table.foreign_keys + tuple(_foreign_keys_of(column)),
+        indexes=table.indexes | indexes)
+    for index in indexes:
+        schema.index_tables[index] = op.table
 
 
 def _drop_column(schema: Schema, op: Operation, revision: str | None) -> None:
@@ -143,10 +193,17 @@ def _drop_column(schema: Schema, op: Operation, revision: str | None) -> None:
 def _alter_column(schema: Schema, op: Operation, revision: str | None) -> None:
     name = op.literal("column_name")
     table = schema.tables.get(op.table or "")
-    if table is None or not isinstance(name, str) or name not in table.columns:
+    if table is None or not isinstance(name, str):
         return
     assert op.table is not None
-    state = table.columns[name]
+    state = table.columns.get(name)
+    if state is None:
+        # A column history did not see (raw SQL): only what this call states is known.
+        if "type_" not in op.types:
+            return
+        state = ColumnState(None, None)
+    elif op.arg("type_") is not None and "type_" not in op.types:
+        state = replace(state, type=None)  # changed to a type that is not a literal
     if "type_" in op.types:
         state = replace(state, type=op.types["type_"])
     nullable = op.literal("nullable")
@@ -155,14 +212,25 @@ def _alter_column(schema: Schema, op: Operation, revision: str | None) -> None:
     columns = dict(table.columns)
     new_name = op.literal("new_column_name")
     if isinstance(new_name, str):
-        del columns[name]
+        columns.pop(name, None)
+        table = _rename_fk_column(table, name, new_name)
         name = new_name
+    elif op.arg("new_column_name") is not None:  # renamed to a name history cannot know
+        columns.pop(name, None)
+        schema.tables[op.table] = replace(table, columns=columns)
+        return
     columns[name] = state
     schema.tables[op.table] = replace(table, columns=columns)
 
 
+def _rename_fk_column(table: TableState, old: str, new: str) -> TableState:
+    return replace(table, foreign_keys=tuple(
+        replace(fk, columns=tuple(new if c == old else c for c in fk.columns))
+        for fk in table.foreign_keys))
+
+
 def _create_index(schema: Schema, op: Operation, revision: str | None) -> None:
-    name = op.literal("index_name")
+    name = _name(op.arg("index_name"))
     if op.table in schema.tables and isinstance(name, str):
         assert op.table is not None
         table = schema.tables[op.table]
@@ -171,12 +239,15 @@ def _create_index(schema: Schema, op: Operation, revision: str | None) -> None:
 
 
 def _drop_index(schema: Schema, op: Operation, revision: str | None) -> None:
-    name = op.literal("index_name")
-    if not isinstance(name, str):
-        return
-    table_name = op.table or schema.index_tables.get(name)
+    name = _name(op.arg("index_name"))
+    if name is not None:
+        _drop_index_named(schema, name, op.table)
+
+
+def _drop_index_named(schema: Schema, name: str, table_name: str | None) -> None:
+    table_name = table_name or schema.index_tables.get(name)
     schema.index_tables.pop(name, None)
-    if table_name in schema.tables:
+    if table_name is not None and table_name in schema.tables:
         table = schema.tables[table_name]
         schema.tables[table_name] = replace(table, indexes=table.indexes - {name})
 
@@ -184,21 +255,107 @@ def _drop_index(schema: Schema, op: Operation, revision: str | None) -> None:
 def _create_foreign_key(schema: Schema, op: Operation, revision: str | None) -> None:
     referent = op.literal("referent_table")
     local = op.literal("local_cols")
-    name = op.literal("constraint_name")
+    name = _name(op.arg("constraint_name"))
     if op.table in schema.tables and isinstance(referent, str) and isinstance(local, tuple):
         assert op.table is not None
         table = schema.tables[op.table]
-        fk = ForeignKey(name if isinstance(name, str) else None, tuple(str(c) for c in local), referent)
+        fk = ForeignKey(name, tuple(str(c) for c in local), referent)
         schema.tables[op.table] = replace(table, foreign_keys=table.foreign_keys + (fk,))
 
 
 def _drop_constraint(schema: Schema, op: Operation, revision: str | None) -> None:
-    name = op.literal("constraint_name")
-    if op.table in schema.tables and isinstance(name, str):
-        assert op.table is not None
-        table = schema.tables[op.table]
-        schema.tables[op.table] = replace(
-            table, foreign_keys=tuple(fk for fk in table.foreign_keys if fk.name != name))
+    name = _name(op.arg("constraint_name"))
+    type_ = op.literal("type_")
+    if op.table is None or op.table not in schema.tables:
+        return
+    _drop_foreign_key(schema, op.table, name, fk_type=type_ == "foreignkey")
+
+
+def _drop_foreign_key(schema: Schema, table_name: str, name: str | None, fk_type: bool) -> None:
+    """Forget the foreign key a dropped constraint was. An unnamed foreign key is known by
+    PostgreSQL's default name (``<table>_<columns>_fkey``); when the dropped name matches
+    nothing and may be a foreign key, the unnamed ones are forgotten too (unknown, not kept)."""
+    table = schema.tables[table_name]
+
+    def default_name(fk: ForeignKey) -> str:
+        return f"{table_name}_{'_'.join(fk.columns)}_fkey"[:63]
+
+    if name is None:
+        kept = tuple(fk for fk in table.foreign_keys if fk.name is not None) if fk_type else table.foreign_keys
+    elif any(fk.name == name or (fk.name is None and default_name(fk) == name) for fk in table.foreign_keys):
+        kept = tuple(fk for fk in table.foreign_keys
+                     if not (fk.name == name or (fk.name is None and default_name(fk) == name)))
+    elif fk_type or "fk" in name.lower() or "foreign" in name.lower():
+        kept = tuple(fk for fk in table.foreign_keys if fk.name is not None)
+    else:
+        kept = table.foreign_keys
+    schema.tables[table_name] = replace(table, foreign_keys=kept)
+
+
+def _name(arg: Arg | None) -> str | None:
+    """A literal name, or the name inside ``op.f("...")``."""
+    if arg is None:
+        return None
+    if isinstance(arg.value, str):
+        return arg.value
+    if arg.call_name == "f" and len(arg.call_args) == 1 and isinstance(arg.call_args[0], str):
+        return arg.call_args[0]
+    return None
+
+
+_SQL_SCHEMA_CHANGE = re.compile(r"\b(DROP|RENAME|ALTER)\b", re.IGNORECASE)
+
+
+def _execute(schema: Schema, op: Operation, revision: str | None) -> None:
+    """Replay what literal SQL removes or renames (tables, columns, foreign keys) and the
+    column types it changes (to unknown), so history never keeps what raw SQL took away."""
+    if op.sql is None or not _SQL_SCHEMA_CHANGE.search(op.sql):
+        return
+    from pglast import enums
+
+    from migls.sql import parse
+
+    for statement in parse(op.sql) or ():
+        node, kind = statement.node, statement.kind
+        relation = getattr(node, "relation", None)
+        table = getattr(relation, "relname", None)
+        if kind == "DropStmt" and node.removeType == enums.ObjectType.OBJECT_TABLE:
+            for names in node.objects or ():
+                _drop_table_named(schema, str(names[-1].sval))
+        elif kind == "DropStmt" and node.removeType == enums.ObjectType.OBJECT_INDEX:
+            for names in node.objects or ():
+                _drop_index_named(schema, str(names[-1].sval), None)
+        elif kind == "RenameStmt" and table is not None:
+            if node.renameType == enums.ObjectType.OBJECT_TABLE:
+                _rename_table_named(schema, table, str(node.newname))
+            elif node.renameType == enums.ObjectType.OBJECT_COLUMN and table in schema.tables:
+                state = schema.tables[table]
+                columns = dict(state.columns)
+                if node.subname in columns:
+                    columns[str(node.newname)] = columns.pop(node.subname)
+                schema.tables[table] = replace(_rename_fk_column(state, str(node.subname), str(node.newname)),
+                                               columns=columns)
+        elif kind == "AlterTableStmt" and table in schema.tables:
+            for command in node.cmds or ():
+                _alter_table_command(schema, table, command)
+
+
+def _alter_table_command(schema: Schema, table_name: str, command: Any) -> None:
+    from pglast import enums
+
+    kinds = enums.AlterTableType
+    table = schema.tables[table_name]
+    if command.subtype == kinds.AT_DropColumn:
+        name = str(command.name)
+        schema.tables[table_name] = replace(
+            table, columns={k: v for k, v in table.columns.items() if k != name},
+            foreign_keys=tuple(fk for fk in table.foreign_keys if name not in fk.columns))
+    elif command.subtype == kinds.AT_DropConstraint:
+        _drop_foreign_key(schema, table_name, str(command.name), fk_type=False)
+    elif command.subtype == kinds.AT_AlterColumnType and command.name in table.columns:
+        columns = dict(table.columns)
+        columns[command.name] = replace(columns[command.name], type=None)
+        schema.tables[table_name] = replace(table, columns=columns)
 
 
 _HANDLERS = {
@@ -206,6 +363,7 @@ _HANDLERS = {
     "add_column": _add_column, "drop_column": _drop_column, "alter_column": _alter_column,
     "create_index": _create_index, "drop_index": _drop_index,
     "create_foreign_key": _create_foreign_key, "drop_constraint": _drop_constraint,
+    "execute": _execute,
 }
 
 
@@ -271,3 +429,20 @@ def history_of(graph: Graph) -> History:
 
 
 _CACHE: dict[int, tuple[Graph, History]] = {}
+
+
+def schemas_along(graph: Graph, revision: str | None, function: str,
+                  ops: list[Operation]) -> Iterator[tuple[Operation, Schema]]:
+    """Each of ``ops`` (the operations of ``revision``'s ``upgrade()`` or ``downgrade()``) with
+    the schema it runs on: history up to the revision, then the function's own earlier
+    operations. ``downgrade()`` starts from the schema ``upgrade()`` left. The schema given is
+    live: read it before asking for the next operation."""
+    if revision is None:
+        schema = Schema()
+    elif function == "downgrade":
+        schema = history_of(graph).after(revision).copy()
+    else:
+        schema = history_of(graph).before(revision)
+    for op in ops:
+        yield op, schema
+        schema.apply(op, revision)
