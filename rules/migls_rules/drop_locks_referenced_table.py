@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migls.model import RevisionFile
+from migls.ops import Operation
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.rulekit import is_postgresql, linted_functions
 from migls.schema import schemas_along
 from migls.span import Span
+from migls_rules.column_type_change import for_other_dialect
 
 _HISTORY = '''
     revision = "a1"
@@ -102,7 +104,7 @@ class DropLocksReferencedTable(LintRule):
             def upgrade():
                 op.drop_column("users", "org_id")
         '''}, path="0002_b.py", range=(5, 29, 5, 37),
-            message="locks orgs in ACCESS EXCLUSIVE mode"),
+            message="takes ACCESS EXCLUSIVE on orgs too"),
         Invalid({"0001_a.py": _HISTORY, "0002_b.py": '''
             revision = "b2"
             down_revision = "a1"
@@ -132,6 +134,8 @@ class DropLocksReferencedTable(LintRule):
         if not is_postgresql(ctx):
             return
         for function_name, function in linted_functions(ctx, file):
+            # A referenced table that the same function drops is going away: its lock is moot.
+            dropped = {op.table for op in function.ops if op.name == "drop_table" and op.table}
             created: set[str] = set()
             for op, schema in schemas_along(ctx.graph, file.revision_id, function_name, function.ops):
                 if op.name == "create_table" and op.table is not None:
@@ -139,7 +143,7 @@ class DropLocksReferencedTable(LintRule):
                 if op.name not in ("drop_column", "drop_table") or op.table is None:
                     continue
                 table = schema.tables.get(op.table)
-                if table is None or op.table in created:
+                if table is None or op.table in created or for_other_dialect(file, op.span.line):
                     continue
                 column = op.literal("column_name")
                 if op.name == "drop_column":
@@ -148,18 +152,21 @@ class DropLocksReferencedTable(LintRule):
                     keys = [fk for fk in table.foreign_keys if column in fk.columns]
                 else:
                     keys = list(table.foreign_keys)
-                referents = sorted({fk.referent for fk in keys} - {op.table} - created)
-                if not referents:
-                    continue
-                names = ", ".join(referents)
-                if op.name == "drop_column":
-                    column_arg = op.arg("column_name")
-                    span = column_arg.span if column_arg is not None else op.span
-                    what = f"dropping {op.table}.{column} drops its foreign key to {names}, which"
-                else:
-                    span = op.span
-                    what = f"dropping table {op.table} drops its foreign keys to {names}, which"
-                yield (file, span,
-                       f"{what} locks {names} in ACCESS EXCLUSIVE mode too: reads of {names} "
-                       "are blocked until the migration commits; drop the foreign key first, in "
-                       "a short transaction with lock_timeout")
+                referents = sorted({fk.referent for fk in keys} - {op.table} - created - dropped)
+                if referents:
+                    yield file, *_finding(op, column, referents)
+
+
+def _finding(op: Operation, column: object, referents: list[str]) -> tuple[Span, str]:
+    names = " and ".join(", ".join(referents).rsplit(", ", 1))
+    them = "them" if len(referents) > 1 else "it"
+    if op.name == "drop_column":
+        arg = op.arg("column_name")
+        span = arg.span if arg is not None else op.span
+        what = f"dropping {op.table}.{column} drops its foreign key to {names}"
+    else:
+        span = op.span
+        what = f"dropping table {op.table} drops its foreign key{'s' if len(referents) > 1 else ''} to {names}"
+    return span, (f"{what}, so PostgreSQL takes ACCESS EXCLUSIVE on {names} too: reads of {them} "
+                  "wait until the migration commits; drop the foreign key first, in a short "
+                  "transaction with lock_timeout")
