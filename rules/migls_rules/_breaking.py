@@ -1,0 +1,8 @@
+"""MG4 (breaks code that is still running) and MG5 (hygiene): the rules of this family."""
+
+from migls_rules.drop_column import DropColumn
+from migls_rules.drop_table import DropTable
+from migls_rules.rename_column import RenameColumn
+from migls_rules.rename_table import RenameTable
+
+RULES = (DropColumn, DropTable, RenameColumn, RenameTable)
