@@ -2,7 +2,8 @@
 
 from migls_rules.drop_column import DropColumn
 from migls_rules.drop_table import DropTable
+from migls_rules.imports_application_code import ImportsApplicationCode
 from migls_rules.rename_column import RenameColumn
 from migls_rules.rename_table import RenameTable
 
-RULES = (DropColumn, DropTable, RenameColumn, RenameTable)
+RULES = (DropColumn, DropTable, RenameColumn, RenameTable, ImportsApplicationCode)
