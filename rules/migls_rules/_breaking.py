@@ -5,5 +5,7 @@ from migls_rules.drop_table import DropTable
 from migls_rules.imports_application_code import ImportsApplicationCode
 from migls_rules.rename_column import RenameColumn
 from migls_rules.rename_table import RenameTable
+from migls_rules.schema_and_data_in_one_revision import SchemaAndDataInOneRevision
 
-RULES = (DropColumn, DropTable, RenameColumn, RenameTable, ImportsApplicationCode)
+RULES = (DropColumn, DropTable, RenameColumn, RenameTable, ImportsApplicationCode,
+         SchemaAndDataInOneRevision)
