@@ -130,8 +130,10 @@ class ImportsApplicationCode(LintRule):
         self._names: dict[Path, frozenset[str]] = {}
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[Finding]:
-        imports = [i for i in file.imports if not i.type_checking]
-        if not imports:
+        packages = ctx.settings.application_packages
+        imports = [i for i in file.imports if not i.type_checking and (
+            i.relative or i.top not in ALWAYS_FINE or _listed(i, packages))]
+        if not imports:  # the usual case (alembic, sqlalchemy, typing): no filesystem access
             return
         path = Path(file.path)
         directory = path.resolve().parent
@@ -149,7 +151,7 @@ class ImportsApplicationCode(LintRule):
                            "when that code changes, this revision breaks or does something "
                            "else than when it was written; copy what it needs into the revision")
                 continue
-            if self._is_own(imported, ctx.settings.application_packages, project, migrations):
+            if self._is_own(imported, packages, project, migrations):
                 yield (file, imported.name_span,
                        f"imports {imported.module}, the application's own code: when it "
                        "changes, this revision breaks or does something else than when it was "
