@@ -370,8 +370,10 @@ _HANDLERS = {
 class History:
     """Schemas before each revision of a graph, computed once, lazily."""
 
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, graph: Graph, dialect: str | None = None) -> None:
         self.graph = graph
+        #: Operations guarded for another database (``if dialect == "mysql":``) are skipped.
+        self.dialect = dialect
         self._after: dict[str, Schema] = {}
 
     def before(self, revision: str) -> Schema:
@@ -412,37 +414,44 @@ class History:
             upgrade = self.graph.nodes[current].file.upgrade
             if upgrade is not None:
                 for op in upgrade.ops:
-                    schema.apply(op, current)
+                    if self.dialect is None or op.runs_on(self.dialect):
+                        schema.apply(op, current)
             self._after[current] = schema
         return self._after.get(revision, Schema())
 
 
-def history_of(graph: Graph) -> History:
-    """The history of a graph, computed once however many rules ask."""
-    cached = _CACHE.get(id(graph))
+def history_of(graph: Graph, dialect: str | None = None) -> History:
+    """The history of a graph (as it runs on ``dialect``, or on any database), computed once
+    however many rules ask."""
+    key = (id(graph), dialect)
+    cached = _CACHE.get(key)
     if cached is not None and cached[0] is graph:
         return cached[1]
-    history = History(graph)
-    _CACHE.clear()  # one environment at a time: keep memory flat
-    _CACHE[id(graph)] = (graph, history)
+    history = History(graph, dialect)
+    if any(other is not graph for other, _ in _CACHE.values()):
+        _CACHE.clear()  # one environment at a time: keep memory flat
+    _CACHE[key] = (graph, history)
     return history
 
 
-_CACHE: dict[int, tuple[Graph, History]] = {}
+_CACHE: dict[tuple[int, str | None], tuple[Graph, History]] = {}
 
 
-def schemas_along(graph: Graph, revision: str | None, function: str,
-                  ops: list[Operation]) -> Iterator[tuple[Operation, Schema]]:
-    """Each of ``ops`` (the operations of ``revision``'s ``upgrade()`` or ``downgrade()``) with
-    the schema it runs on: history up to the revision, then the function's own earlier
-    operations. ``downgrade()`` starts from the schema ``upgrade()`` left. The schema given is
-    live: read it before asking for the next operation."""
+def schemas_along(graph: Graph, revision: str | None, function: str, ops: list[Operation],
+                  dialect: str | None = None) -> Iterator[tuple[Operation, Schema]]:
+    """Each of ``ops`` (the operations of ``revision``'s ``upgrade()`` or ``downgrade()``) that
+    runs on ``dialect``, with the schema it runs on: history up to the revision, then the
+    function's own earlier operations. ``downgrade()`` starts from the schema ``upgrade()``
+    left. The schema given is live: read it before asking for the next operation."""
+    history = history_of(graph, dialect)
     if revision is None:
         schema = Schema()
     elif function == "downgrade":
-        schema = history_of(graph).after(revision).copy()
+        schema = history.after(revision).copy()
     else:
-        schema = history_of(graph).before(revision)
+        schema = history.before(revision)
     for op in ops:
+        if dialect is not None and not op.runs_on(dialect):
+            continue
         yield op, schema
         schema.apply(op, revision)

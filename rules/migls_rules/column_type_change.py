@@ -364,7 +364,8 @@ class ColumnTypeChange(LintRule):
         for function_name, function in linted_functions(ctx, file):
             created: set[str] = set()
             utc = False
-            for op, schema in schemas_along(ctx.graph, file.revision_id, function_name, function.ops):
+            for op, schema in schemas_along(ctx.graph, file.revision_id, function_name, function.ops,
+                                             ctx.settings.dialect or "postgresql"):
                 if op.name == "create_table" and op.table is not None:
                     created.add(op.table)
                 elif op.name == "execute" and op.sql is not None and _SET_UTC.search(op.sql):

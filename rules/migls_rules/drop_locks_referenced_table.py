@@ -137,7 +137,8 @@ class DropLocksReferencedTable(LintRule):
             # A referenced table that the same function drops is going away: its lock is moot.
             dropped = {op.table for op in function.ops if op.name == "drop_table" and op.table}
             created: set[str] = set()
-            for op, schema in schemas_along(ctx.graph, file.revision_id, function_name, function.ops):
+            for op, schema in schemas_along(ctx.graph, file.revision_id, function_name, function.ops,
+                                             ctx.settings.dialect or "postgresql"):
                 if op.name == "create_table" and op.table is not None:
                     created.add(op.table)
                 if op.name not in ("drop_column", "drop_table") or op.table is None:
