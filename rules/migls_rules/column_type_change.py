@@ -209,15 +209,17 @@ class ColumnTypeChange(LintRule):
     `bigint`, `text` -> `varchar(10)`, `varchar(50)` -> `varchar(20)` and `timestamp` ->
     `timestamptz` rewrite the table and rebuild all of its indexes while holding ACCESS
     EXCLUSIVE: reads and writes wait for the whole rewrite (about 3 s per 2 million rows on a
-    fast disk, growing with the table). Not reported: widening a `varchar`, `varchar` ->
-    `text`, `text` -> unbounded `varchar`, raising a `numeric` precision (same scale): these
-    are binary-coercible, the index is kept, and only a brief lock is taken. `timestamp` <->
-    `timestamptz` skips the rewrite on PostgreSQL 12+ when the session `TimeZone` is UTC, so it
-    is not reported after `SET LOCAL TimeZone = 'UTC'` earlier in the same function. The old
-    type comes from `existing_type=`, else from the history (the type earlier revisions gave
-    the column); when neither tells it, or the type is a project's own, the message says the
-    change *may* rewrite. Changes under `if dialect == "mysql":` (or another database's
-    branch) are not reported.
+    fast server, growing with the table). Not reported, because they were measured to rewrite
+    nothing and scan nothing: widening a `varchar`, `varchar` -> `text`, `text` or
+    `varchar(n)` -> unbounded `varchar`, `numeric(p, s)` -> `numeric(p2 >= p, s)` or
+    unbounded `numeric`, and a type given again unchanged. Narrowing, adding a length to an
+    unbounded `varchar` and changing a `numeric` scale do rewrite. `timestamp` <->
+    `timestamptz` (either way) skips the rewrite on PostgreSQL 12+ when the session
+    `TimeZone` is UTC, so it is not reported after `SET LOCAL TimeZone = 'UTC'` earlier in the
+    same function. The old type comes from `existing_type=`, else from the history (the type
+    earlier revisions gave the column); when neither tells it, or the type is a project's
+    own, the message says the change *may* rewrite. Changes under `if dialect == "mysql":`
+    (or another database's branch) are not reported.
 
     **Safe alternative**: add a new column, backfill it in batches, switch the code, then drop
     the old one (expand/contract). To narrow a string, keep the type and add a constraint:
