@@ -146,6 +146,8 @@ def effects(ops: Iterable[Operation]) -> Effects:
             out.created[obj.key] = (obj, op)
 
     def remove(key: tuple[str, ...]) -> None:
+        if key[0] == "table" and key[1] in out.table_renames:  # renamed, then dropped
+            out.removed.add(("table", out.table_renames.pop(key[1])[0]))
         if key in out.created:
             del out.created[key]
             if key[0] == "table":  # a table created and dropped here takes its parts along
@@ -462,9 +464,11 @@ def _findings(up: Effects, down: Effects) -> Iterator[tuple[Operation, str, str]
     for obj, op in missing:
         if not any(("column", obj.table, column) in columns for column in obj.columns):
             yield op, _message_missing(obj), "downgrade"
+    renamed_away = {original for original, _ in down.table_renames.values()}
     for new, (old, op) in up.table_renames.items():
         back = down.table_renames.get(old)
-        if (back is None or back[0] != new) and ("table", new) not in down.removed and not down.mentions(new):
+        dropped = ("table", new) in down.removed and new not in renamed_away
+        if (back is None or back[0] != new) and not dropped and not down.mentions(new):
             yield op, (f"upgrade() renames table '{old}' to '{new}' but downgrade() does not "
                        "rename it back"), "downgrade"
     for (table, new), (old, op) in up.column_renames.items():
