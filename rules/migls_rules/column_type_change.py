@@ -370,6 +370,8 @@ class ColumnTypeChange(LintRule):
                                              ctx.settings.dialect or "postgresql"):
                 if op.name == "create_table" and op.table is not None:
                     created.add(op.table)
+                elif op.name == "rename_table" and op.table in created:
+                    created.add(str(op.literal("new_table_name")))
                 elif op.name == "execute" and op.sql is not None and _SET_UTC.search(op.sql):
                     utc = True
                 elif (op.name == "alter_column" and op.arg("type_") is not None

@@ -133,14 +133,18 @@ class DropLocksReferencedTable(LintRule):
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         if not is_postgresql(ctx):
             return
+        dialect = ctx.settings.dialect or "postgresql"
         for function_name, function in linted_functions(ctx, file):
             # A referenced table that the same function drops is going away: its lock is moot.
-            dropped = {op.table for op in function.ops if op.name == "drop_table" and op.table}
+            dropped = {op.table for op in function.ops
+                       if op.name == "drop_table" and op.table and op.runs_on(dialect)}
             created: set[str] = set()
             for op, schema in schemas_along(ctx.graph, file.revision_id, function_name, function.ops,
-                                             ctx.settings.dialect or "postgresql"):
+                                             dialect):
                 if op.name == "create_table" and op.table is not None:
                     created.add(op.table)
+                elif op.name == "rename_table" and op.table in created:
+                    created.add(str(op.literal("new_table_name")))
                 if op.name not in ("drop_column", "drop_table") or op.table is None:
                     continue
                 table = schema.tables.get(op.table)
