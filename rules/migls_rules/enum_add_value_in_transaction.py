@@ -71,8 +71,15 @@ class EnumAddValueInTransaction(LintRule):
                     continue
                 type_name, value = added
                 span = span_in_file(site.op, statement.start, statement.end)
-                used = any(f"'{value}'" in (later.op.sql or "") and not later.op.autocommit
-                           for later in sites[position + 1:] if later.function == site.function)
+                used = False
+                for later in sites[position + 1:]:
+                    if later.function != site.function:
+                        continue
+                    if later.op.autocommit:
+                        break  # autocommit_block() commits the ADD VALUE before what follows
+                    if f"'{value}'" in (later.op.sql or ""):
+                        used = True
+                        break
                 if used or statement.end < len(site.op.sql or "") and f"'{value}'" in (site.op.sql or "")[statement.end:]:
                     yield (file, span, f"'{value}' is added to {type_name} and used in the same "
                            "transaction: PostgreSQL rejects the use (55P04) until the ADD VALUE "
