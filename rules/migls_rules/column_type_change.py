@@ -46,6 +46,8 @@ _SQL_NAMES = {"varchar": "VARCHAR", "text": "TEXT", "bpchar": "CHAR", "int2": "S
               "timestamptz": "TIMESTAMP WITH TIME ZONE", "date": "DATE", "time": "TIME",
               "bool": "BOOLEAN", "json": "JSON", "jsonb": "JSONB", "uuid": "UUID",
               "bytea": "BYTEA", "interval": "INTERVAL"}
+#: Families whose modifier is a number of fractional digits of seconds.
+_FRACTIONAL_SECONDS = frozenset({"timestamp", "timestamptz", "time"})
 #: ``SET [LOCAL|SESSION] TIME ZONE 'UTC'`` / ``SET TimeZone = 'UTC'``: any zone whose offset is
 #: zero without daylight saving lets timestamp <-> timestamptz skip the rewrite (PostgreSQL 12+).
 _SET_UTC = re.compile(
@@ -71,6 +73,9 @@ class PgType:
             return f"{name}({self.length})"
         if self.family == "numeric" and self.precision is not None:
             return f"{name}({self.precision}" + (f", {self.scale})" if self.scale is not None else ")")
+        if self.family in _FRACTIONAL_SECONDS and self.precision is not None:
+            first, _, rest = name.partition(" ")
+            return f"{first}({self.precision})" + (f" {rest}" if rest else "")
         return name
 
 
@@ -95,7 +100,10 @@ def pg_type(ref: TypeRef | None) -> PgType | None:
         return PgType(family, precision=param(0, "precision"), scale=param(1, "scale"))
     if family == "timestamp":
         timezone = ref.kwarg("timezone", ref.args[0] if ref.args else False)
-        return PgType("timestamptz" if timezone is True else "timestamp")
+        return PgType("timestamptz" if timezone is True else "timestamp",
+                      precision=param(1, "precision"))
+    if family == "time":
+        return PgType(family, precision=param(1, "precision"))
     return PgType(family)
 
 
@@ -185,8 +193,14 @@ def rewrites(old: PgType, new: PgType) -> bool | None:
     5e/5f), ``None`` for timestamp <-> timestamptz, which depends on the session TimeZone."""
     if old == new:
         return False
+    # Fewer fractional digits rounds every value: a rewrite (PostgreSQL simplifies the cast
+    # away only when the precision is unconstrained or not lowered).
+    drops_digits = new.precision is not None and (old.precision is None
+                                                  or new.precision < old.precision)
+    if old.family == new.family and old.family in _FRACTIONAL_SECONDS:
+        return drops_digits
     if {old.family, new.family} == {"timestamp", "timestamptz"}:
-        return None
+        return True if drops_digits else None
     if old.family in ("varchar", "text") and new.family == "text":
         return False
     if old.family in ("varchar", "text") and new.family == "varchar":

@@ -549,6 +549,7 @@ def test_mg308_safe_alternative_narrow_with_a_check_constraint(pg_url: str) -> N
 
 
 AMOUNT = ["ALTER TABLE t ADD COLUMN amount numeric(10, 2)", "UPDATE t SET amount = n / 100.0"]
+TS3 = ["ALTER TABLE t ALTER COLUMN created_at TYPE timestamp(3)"]
 
 
 @pytest.mark.parametrize(("body", "setup"), [
@@ -557,7 +558,12 @@ AMOUNT = ["ALTER TABLE t ADD COLUMN amount numeric(10, 2)", "UPDATE t SET amount
     ('op.alter_column("t", "code", type_=sa.String(), existing_type=sa.Text())', []),
     ('op.alter_column("t", "amount", type_=sa.Numeric(14, 2), existing_type=sa.Numeric(10, 2))',
      AMOUNT),
-], ids=["varchar_widening", "varchar_text", "text_varchar", "numeric_precision"])
+    (('op.alter_column("t", "created_at", type_=postgresql.TIMESTAMP(precision=6),'
+      ' existing_type=postgresql.TIMESTAMP(precision=3))'), TS3),
+    (('op.alter_column("t", "created_at", type_=sa.DateTime(),'
+      ' existing_type=postgresql.TIMESTAMP(precision=3))'), TS3),
+], ids=["varchar_widening", "varchar_text", "text_varchar", "numeric_precision",
+        "timestamp_precision_raised", "timestamp_precision_unconstrained"])
 def test_mg308_not_flagged_for_binary_coercible_changes_which_do_not_rewrite(
         pg_url: str, body: str, setup: list[str]) -> None:
     not_flagged("MG308", body)
@@ -924,19 +930,24 @@ def test_mg307_flagged_after_a_check_that_does_not_imply_not_null(pg_url: str) -
     run(pg_url, body, AE_SCAN, setup=["ALTER TABLE t ADD CONSTRAINT ck_t_n CHECK (n > 0)"])
 
 
-XFAIL_MG308 = pytest.mark.xfail(strict=True, reason=(
-    "MG308 bug: lowering a timestamp's precision (timestamp -> timestamp(3)) is taken as"
-    " binary-coercible, but PostgreSQL rewrites the table and rebuilds every index"))
+TIME_AT = ["ALTER TABLE t ADD COLUMN at time", "UPDATE t SET at = created_at::time"]
 
 
-@pytest.mark.parametrize("body", [
+@pytest.mark.parametrize(("body", "setup", "session"), [
     pytest.param('op.alter_column("t", "created_at", type_=postgresql.TIMESTAMP(precision=3),'
-                 ' existing_type=sa.DateTime())', marks=XFAIL_MG308, id="timestamp_precision"),
+                 ' existing_type=sa.DateTime())', [], [], id="timestamp_precision_lowered"),
+    pytest.param('op.alter_column("t", "created_at",'
+                 ' type_=postgresql.TIMESTAMP(timezone=True, precision=3),'
+                 ' existing_type=sa.DateTime())', [], ["SET LOCAL TimeZone = 'UTC'"],
+                 id="timestamptz_precision_lowered_in_utc"),
+    pytest.param('op.alter_column("t", "at", type_=postgresql.TIME(precision=0),'
+                 ' existing_type=sa.Time())', TIME_AT, [], id="time_precision_lowered"),
     pytest.param('op.alter_column("t", "name", type_=sa.String(20), existing_type=sa.String(50))',
-                 id="varchar_shrink"),
+                 [], [], id="varchar_shrink"),
 ])
-def test_mg308_flagged_for_changes_that_rewrite(pg_url: str, body: str) -> None:
-    run(pg_url, body, REWRITE)
+def test_mg308_flagged_for_changes_that_rewrite(pg_url: str, body: str, setup: list[str],
+                                               session: list[str]) -> None:
+    run(pg_url, body, REWRITE, setup=setup, session=session)
     flagged("MG308", body, says=["rewrites t and all its indexes under ACCESS EXCLUSIVE"])
 
 
