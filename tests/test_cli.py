@@ -162,7 +162,7 @@ def test_fail_on(tmp_path: Path) -> None:
     write(tmp_path, {"alembic.ini": INI,
                      "migrations/versions/0001_a.py": rev("a1", None).replace(
                          "def downgrade():\n    pass\n", "")
-                     .replace("    pass", "    op.drop_table('x')")})
+                     .replace("    pass", "    op.create_table('x', sa.Column('id', sa.Integer()))")})
     assert codes(migls("lint", "--format", "json", cwd=tmp_path)) == ["MG201"]  # a warning
     assert migls("lint", cwd=tmp_path).returncode == 1
     assert migls("lint", "--fail-on", "error", cwd=tmp_path).returncode == 0

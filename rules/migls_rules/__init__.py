@@ -1,5 +1,9 @@
 """The built-in migls rules, registered through the ``migls.rules`` entry point."""
 
+from migls_rules._breaking import RULES as BREAKING
+from migls_rules._locks_a import RULES as LOCKS_A
+from migls_rules._locks_b import RULES as LOCKS_B
+from migls_rules._locks_sql import RULES as LOCKS_SQL
 from migls_rules.dangling_down_revision import DanglingDownRevision
 from migls_rules.docstring_mismatch import DocstringMismatch
 from migls_rules.duplicate_branch_label import DuplicateBranchLabel
@@ -16,15 +20,6 @@ from migls_rules.suspicious_branch_label import SuspiciousBranchLabel
 from migls_rules.syntax_error import SyntaxErrorRule
 from migls_rules.unknown_dependency import UnknownDependency
 from migls_rules.unused_suppression import UnusedSuppression
-
-_FAMILIES: list[tuple[type, ...]] = []
-for _module in ("_locks_a", "_locks_b", "_locks_sql", "_breaking"):
-    # Rule families written alongside each other; each module lists its rules in RULES.
-    try:
-        _FAMILIES.append(__import__(f"migls_rules.{_module}", fromlist=["RULES"]).RULES)
-    except ModuleNotFoundError as _error:
-        if _error.name != f"migls_rules.{_module}":
-            raise
 
 ALL_RULES = (
     SyntaxErrorRule,
@@ -43,7 +38,10 @@ ALL_RULES = (
     MultipleBases,
     MissingDowngrade,
     EmptyDowngrade,
-    *(rule for family in _FAMILIES for rule in family),
+    *LOCKS_A,
+    *LOCKS_B,
+    *LOCKS_SQL,
+    *BREAKING,
 )
 
 __all__ = ["ALL_RULES"]
