@@ -121,9 +121,10 @@ class Check:
 
 
 def checks(statement: Statement, new_tables: frozenset[str], autocommit: bool,
-           postgres_version: int) -> list[Check]:
+           postgres_version: int, held: frozenset[str] = frozenset()) -> list[Check]:
     """The lock and breaking-change checks a statement fails (tables in ``new_tables`` were
-    created earlier in the same revision and are never flagged)."""
+    created earlier in the same revision and are never flagged; ``held`` are tables an
+    earlier statement of the same transaction already locked in ACCESS EXCLUSIVE mode)."""
     from pglast import enums
 
     node = statement.node
@@ -135,6 +136,10 @@ def checks(statement: Statement, new_tables: frozenset[str], autocommit: bool,
         if node.concurrent and not autocommit:
             out.append(Check("MG304", "CREATE INDEX CONCURRENTLY inside the migration's "
                              "transaction, which PostgreSQL rejects", table))
+        elif not node.concurrent and existing and table in held:
+            out.append(Check("MG303", f"CREATE INDEX on {table} without CONCURRENTLY while this "
+                             f"transaction already holds ACCESS EXCLUSIVE on {table}: reads and "
+                             "writes are blocked for the whole build", table))
         elif not node.concurrent and existing:
             out.append(Check("MG303", f"CREATE INDEX on {table} without CONCURRENTLY, which "
                              "blocks writes (not reads) for the whole build", table))
@@ -238,6 +243,30 @@ def takes_access_exclusive(statement: Statement, new_tables: frozenset[str]) -> 
 def sets_lock_timeout(statement: Statement) -> bool:
     """``SET [LOCAL] lock_timeout = ...``."""
     return statement.kind == "VariableSetStmt" and (statement.node.name or "").lower() == "lock_timeout"
+
+
+def lock_timeout_setting(statement: Statement) -> tuple[bool, bool] | None:
+    """``(is SET LOCAL, turns a timeout on)`` for ``SET [LOCAL] lock_timeout`` / ``RESET``;
+    ``None`` for other statements. ``= 0`` (any unit) turns the timeout off."""
+    if not sets_lock_timeout(statement):
+        return None
+    node = statement.node
+    values: list[object] = []
+    for arg in node.args or ():
+        constant = getattr(arg, "val", None)
+        for attribute in ("ival", "fval", "sval"):
+            if getattr(constant, attribute, None) is not None:
+                values.append(getattr(constant, attribute))
+                break
+    if not values:  # RESET / SET ... TO DEFAULT: the server default, 0
+        return bool(node.is_local), False
+    text = str(values[0]).strip().lower()
+    number = text.rstrip("abcdefghijklmnopqrstuvwxyz ")
+    try:
+        enabled = float(number) > 0
+    except ValueError:
+        enabled = True
+    return bool(node.is_local), enabled
 
 
 def created_table(statement: Statement) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migls.model import RevisionFile
+from migls.ops import Operation
 from migls.rule import Context, Finding, Invalid, LintRule, Severity, Valid
 from migls.rulekit import is_postgresql, op_sites
 from migls.sql import enum_new_value, span_in_file, statements
@@ -77,7 +78,7 @@ class EnumAddValueInTransaction(LintRule):
                         continue
                     if later.op.autocommit:
                         break  # autocommit_block() commits the ADD VALUE before what follows
-                    if f"'{value}'" in (later.op.sql or ""):
+                    if _uses(later.op, value):
                         used = True
                         break
                 if used or statement.end < len(site.op.sql or "") and f"'{value}'" in (site.op.sql or "")[statement.end:]:
@@ -91,3 +92,13 @@ class EnumAddValueInTransaction(LintRule):
                     yield (file, span, f"'{value}' is added to {type_name} inside the migration's "
                            "transaction: it cannot be used until the revision commits",
                            Severity.INFO)
+
+
+def _uses(op: Operation, value: str) -> bool:
+    """Whether an operation writes the enum value: in SQL text, or in the rows (or any other
+    argument) of ``bulk_insert`` and friends."""
+    quoted = (f"'{value}'", f'"{value}"')
+    if op.sql is not None:
+        return quoted[0] in op.sql
+    codes = [arg.code for arg in op.args.values()] + [arg.code for arg in op.rest]
+    return any(q in code for code in codes for q in quoted)

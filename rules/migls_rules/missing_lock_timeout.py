@@ -8,7 +8,8 @@ from migls.model import RevisionFile
 from migls.ops import Operation
 from migls.rule import Context, Finding, Invalid, LintRule, Severity, Valid
 from migls.rulekit import is_postgresql, op_sites
-from migls.sql import created_table, sets_lock_timeout, span_in_file, statements, takes_access_exclusive
+from migls.sql import (created_table, lock_timeout_setting, span_in_file, statements,
+                       takes_access_exclusive)
 
 #: Operations that take ACCESS EXCLUSIVE on their table (pg-locks.md: every "instant" ALTER
 #: TABLE does). create_index (SHARE) and create_foreign_key (SHARE ROW EXCLUSIVE) do not.
@@ -85,12 +86,27 @@ class MissingLockTimeout(LintRule):
         if not is_postgresql(ctx) or ctx.lock_timeout_in_env:
             return
         created: set[str] = set()
+        # SET LOCAL lasts until the transaction ends (an autocommit_block() commits it) and does
+        # nothing outside one; a session SET lasts; "= 0" turns the timeout off.
+        local = session = False
+        in_block = False
         for site in op_sites(ctx, file):
             op = site.op
+            if op.autocommit and not in_block:
+                local = False
+            in_block = op.autocommit
             if op.name == "execute":
                 for statement in statements(op):
-                    if sets_lock_timeout(statement):
-                        return
+                    setting = lock_timeout_setting(statement)
+                    if setting is not None:
+                        is_local, enabled = setting
+                        if not is_local:
+                            session = enabled
+                        elif not op.autocommit:
+                            local = enabled
+                        continue
+                    if local or session:
+                        continue
                     table = takes_access_exclusive(statement, site.new_tables | created)
                     if table is not None:
                         yield file, span_in_file(op, statement.start, statement.end), _message(table)
@@ -98,7 +114,8 @@ class MissingLockTimeout(LintRule):
                     name = created_table(statement)
                     if name:
                         created.add(name)
-            elif _access_exclusive(op) and site.on_existing_table and op.table not in created:
+            elif (_access_exclusive(op) and site.on_existing_table and op.table not in created
+                  and not (local or session)):
                 assert op.table is not None
                 yield file, op.span, _message(op.table)
                 return

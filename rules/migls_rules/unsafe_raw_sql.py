@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from migls.model import RevisionFile
 from migls.rule import Context, Finding, Invalid, LintRule, Severity, Valid
-from migls.rulekit import is_postgresql, op_sites
-from migls.sql import checks, created_table, span_in_file, statements
+from migls.rulekit import OpSite, is_postgresql, op_sites
+from migls.sql import checks, created_table, span_in_file, statements, takes_access_exclusive
+from migls_rules._locks_a_kit import UNKNOWN, access_exclusive_by
 
 
 class UnsafeRawSql(LintRule):
@@ -82,13 +83,38 @@ class UnsafeRawSql(LintRule):
         if not is_postgresql(ctx):
             return
         created: set[str] = set()
-        for site in op_sites(ctx, file):
+        sites = list(op_sites(ctx, file))
+        for position, site in enumerate(sites):
+            held: set[str] = set()
             for statement in statements(site.op):
-                new_tables = site.new_tables | created
-                for check in checks(statement, frozenset(new_tables), site.op.autocommit,
-                                    ctx.settings.postgres_version):
+                new_tables = frozenset(site.new_tables | created)
+                table = getattr(getattr(statement.node, "relation", None), "relname", None)
+                if table and table not in held and _held_before(sites, position, str(table)):
+                    held.add(str(table))
+                for check in checks(statement, new_tables, site.op.autocommit,
+                                    ctx.settings.postgres_version, frozenset(held)):
                     span = span_in_file(site.op, statement.start, statement.end)
                     yield file, span, f"{check.what} ({check.code})"
-                table = created_table(statement)
-                if table:
-                    created.add(table)
+                locked = takes_access_exclusive(statement, frozenset())
+                if locked and not site.op.autocommit:
+                    held.add(locked)
+                name = created_table(statement)
+                if name:
+                    created.add(name)
+
+
+def _held_before(sites: Sequence[OpSite], position: int, table: str) -> bool:
+    """Whether an earlier operation of the same transaction still holds ACCESS EXCLUSIVE on
+    ``table`` (locks last until COMMIT; ``autocommit_block()`` ends the transaction)."""
+    site = sites[position]
+    if site.op.autocommit:
+        return False
+    for earlier in reversed(sites[:position]):
+        if earlier.function != site.function:
+            continue
+        if earlier.op.autocommit:
+            return False
+        held = access_exclusive_by(earlier.op, table)
+        if held is not None and held != UNKNOWN:
+            return True
+    return False

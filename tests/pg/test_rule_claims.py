@@ -9,8 +9,6 @@ adapted to ``t``/``p``, must not be flagged, and the database must show that it 
 the problem. A few negative cases guard against crying wolf.
 
 A rule whose claim the database contradicts is a bug in the rule: fix the rule, not the test.
-The contradictions found so far are at the end, as strict xfails that name the bug; once the
-rule is fixed the case passes, the XPASS fails the run, and the mark is to be removed.
 """
 
 from __future__ import annotations
@@ -865,8 +863,8 @@ def test_mg315_safe_alternative_validate_in_autocommit_block(pg_url: str) -> Non
 
 
 # --------------------------------------------------------------------------------------------
-# Where the database contradicts a rule. Each case asserts what the database shows; the ones
-# the rule still gets wrong are strict xfails (an XPASS fails: drop the mark once fixed).
+# Where the database once contradicted a rule: each case asserts what the database shows and
+# that the rule now says the same (regressions of the bugs these tests found).
 # --------------------------------------------------------------------------------------------
 
 def reads_claim(message: str) -> bool:
@@ -877,11 +875,6 @@ def reads_claim(message: str) -> bool:
         return True
     raise AssertionError(f"the message says nothing about reads: {message}")
 
-
-XFAIL_MG313_EARLIER_LOCK = pytest.mark.xfail(strict=True, reason=(
-    "MG313 bug: CREATE INDEX in op.execute SQL is judged alone; an ACCESS EXCLUSIVE that an"
-    " earlier operation or statement of the same transaction holds on t is not seen, so the"
-    " message says '(not reads)' while the database blocks reads for the whole build"))
 
 
 @pytest.mark.parametrize(("code", "body"), [
@@ -896,10 +889,10 @@ XFAIL_MG313_EARLIER_LOCK = pytest.mark.xfail(strict=True, reason=(
     pytest.param("MG313", """
     op.add_column("t", sa.Column("extra", sa.Integer()))
     op.execute("CREATE INDEX ix_t_n ON t (n)")
-    """, marks=XFAIL_MG313_EARLIER_LOCK, id="MG313-after-add_column"),
+    """, id="MG313-after-add_column"),
     pytest.param("MG313", """
     op.execute("ALTER TABLE t ADD COLUMN extra integer; CREATE INDEX ix_t_n ON t (n)")
-    """, marks=XFAIL_MG313_EARLIER_LOCK, id="MG313-after-sql"),
+    """, id="MG313-after-sql"),
 ])
 def test_index_build_after_access_exclusive_in_the_same_transaction(
         pg_url: str, code: str, body: str) -> None:
@@ -951,10 +944,6 @@ def test_mg308_flagged_for_changes_that_rewrite(pg_url: str, body: str, setup: l
     flagged("MG308", body, says=["rewrites t and all its indexes under ACCESS EXCLUSIVE"])
 
 
-XFAIL_MG312 = pytest.mark.xfail(strict=True, reason=(
-    "MG312 bug: any 'SET [LOCAL] lock_timeout' counts, even one that has ended (SET LOCAL"
-    " before an autocommit_block(), whose COMMIT ends it), never took effect (SET LOCAL inside"
-    " the block, outside a transaction) or disables the timeout (= 0)"))
 ADD_NOTE = 'op.add_column("t", sa.Column("note", sa.Text(), nullable=True))'
 
 
@@ -964,16 +953,16 @@ ADD_NOTE = 'op.add_column("t", sa.Column("note", sa.Text(), nullable=True))'
     with op.get_context().autocommit_block():
         op.create_index("ix_t_n", "t", ["n"], postgresql_concurrently=True)
     {ADD_NOTE}
-    """, marks=XFAIL_MG312, id="set_local_before_autocommit_block"),
+    """, id="set_local_before_autocommit_block"),
     pytest.param(f"""
     with op.get_context().autocommit_block():
         op.execute("SET LOCAL lock_timeout = '5s'")
     {ADD_NOTE}
-    """, marks=XFAIL_MG312, id="set_local_inside_autocommit_block"),
+    """, id="set_local_inside_autocommit_block"),
     pytest.param(f"""
     op.execute("SET LOCAL lock_timeout = 0")
     {ADD_NOTE}
-    """, marks=XFAIL_MG312, id="zero"),
+    """, id="zero"),
 ])
 def test_mg312_flagged_when_the_alter_runs_without_a_lock_timeout(pg_url: str,
                                                                  body: str) -> None:
@@ -1000,9 +989,6 @@ def test_mg311_a_use_after_an_autocommit_block_is_not_in_the_add_value_s_transac
     assert not errors, errors
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "MG311 bug: a use through bulk_insert is not seen (only SQL text is searched), so the"
-    " error is reported as info"))
 def test_mg311_a_use_through_bulk_insert_fails(pg_url: str) -> None:
     body = """
     op.execute("ALTER TYPE mood ADD VALUE 'happy'")
