@@ -7,6 +7,7 @@ configuration error (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
+import difflib
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -17,10 +18,11 @@ from migls import __version__
 from migls.config import ConfigError
 from migls.discovery import discover
 from migls.docs import rule_page
-from migls.engine import lint_files, read_paths
+from migls.engine import fix_files, lint_files, read_paths
+from migls.fixes import write_atomically
 from migls.model import RevisionFile
 from migls.registry import all_rules, rule_by_selector, select_rules
-from migls.report import FORMATS, render
+from migls.report import FORMATS, display_path, render
 from migls.rule import Diagnostic, Severity
 from migls.rulekit import dialect_from_url, env_sets_lock_timeout
 
@@ -59,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--fail-on", choices=[s.label for s in Severity], default=None,
                       help="lowest severity that makes the exit code 1 (default: warning, "
                            "or `fail-on` in [tool.migls])")
+    lint.add_argument("--fix", action="store_true",
+                      help="apply the safe fixes (files are replaced atomically, keeping their "
+                           "encoding and line endings)")
+    lint.add_argument("--unsafe-fixes", action="store_true",
+                      help="with --fix or --diff, also apply the fixes that change behaviour")
+    lint.add_argument("--diff", action="store_true",
+                      help="print the changes --fix would make, write nothing (exit 1 if any)")
     lint.add_argument("--exit-zero", action="store_true",
                       help="exit 0 even when problems are found")
     lint.add_argument("--statistics", action="store_true",
@@ -109,6 +118,8 @@ def _lint(args: argparse.Namespace) -> int:
 
     diagnostics: list[Diagnostic] = []
     thresholds: dict[int, Severity] = {}
+    applied = 0
+    diffs: list[str] = []
     checked = 0
     env_paths = [env.revision_paths() for env in environments]
     parsed = iter(read_paths([path for paths_ in env_paths for path in paths_]))
@@ -128,8 +139,25 @@ def _lint(args: argparse.Namespace) -> int:
                 return False
             return config_given or any(g == path or g in path.parents for g in given)
 
-        result = lint_files(files, settings, report=reported, rules=rules,
-                            lock_timeout_in_env=env_sets_lock_timeout(env.env_py_text()))
+        in_env = env_sets_lock_timeout(env.env_py_text())
+        if args.fix or args.diff:
+            fixed = fix_files(files, settings, rules=rules, report=reported,
+                              unsafe=args.unsafe_fixes, lock_timeout_in_env=in_env)
+            applied += fixed.applied
+            originals = {f.path: f for f in files}
+            for path, text in sorted(fixed.texts.items()):
+                source = originals[path].source
+                assert source is not None
+                if args.diff:
+                    diffs.append("".join(difflib.unified_diff(
+                        source.text.splitlines(keepends=True), text.splitlines(keepends=True),
+                        fromfile=display_path(path), tofile=display_path(path))))
+                else:
+                    write_atomically(Path(path), source, text)
+            result = fixed.result
+        else:
+            result = lint_files(files, settings, report=reported, rules=rules,
+                                lock_timeout_in_env=in_env)
         checked += sum(1 for f in files if reported(f))
         threshold = Severity.parse(args.fail_on) if args.fail_on else settings.fail_on
         for d in result.diagnostics:
@@ -139,6 +167,12 @@ def _lint(args: argparse.Namespace) -> int:
     if explicit_files and not environments:
         print("migls: none of the given files is in an Alembic versions directory", file=sys.stderr)
     diagnostics.sort(key=Diagnostic.sort_key)
+    if args.diff:
+        sys.stdout.write("".join(diffs))
+        print(f"{applied} fix{'es' if applied != 1 else ''} would be applied.", file=sys.stderr)
+        return 1 if diffs and not args.exit_zero else 0
+    if args.fix:
+        print(f"Fixed {applied} problem{'s' if applied != 1 else ''}.", file=sys.stderr)
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
     sys.stdout.write(render(diagnostics, args.format, color=color, statistics=args.statistics,
                             files_checked=checked))

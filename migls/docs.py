@@ -19,7 +19,7 @@ TABLE_END = "<!-- rules-table:end -->"
 
 
 def _fix(rule: type[LintRule]) -> str:
-    return "–"
+    return rule.FIX_SAFETY or "–"
 
 
 def _code_block(example: Example) -> str:
@@ -54,6 +54,11 @@ def rule_page(rule: type[LintRule]) -> str:
     ]
     for example in rule.INVALID:
         lines += [_code_block(example), ""]
+        fixed = example.fixed_source()
+        if fixed is not None:
+            lines += [f"The {rule.FIX_SAFETY} fix (`migls lint --fix`"
+                      + ("" if rule.FIX_SAFETY == "safe" else " --unsafe-fixes") + ") makes it:",
+                      "", f"```python\n{fixed.rstrip()}\n```", ""]
     lines += ["## Not flagged", ""]
     for valid in rule.VALID:
         lines += [_code_block(valid), ""]

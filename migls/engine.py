@@ -13,10 +13,11 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from migls.config import Settings
+from migls.fixes import Edit, Fix, apply_fixes, remove_comment
 from migls.graph import Graph, build_graph
 from migls.model import RevisionFile, read_revision
 from migls.registry import matches, rule_by_selector, select_rules
@@ -111,9 +112,13 @@ def lint_files(files: list[RevisionFile], settings: Settings, *,
             if finding[0].path in raw:
                 raw[finding[0].path].append((type(rule), finding[1], finding[2], _severity_of(finding)))
     enabled_codes = {rule.CODE for rule in rules}
+    by_code = {type(rule).CODE: rule for rule in instances}
     diagnostics: list[Diagnostic] = []
     for file in wanted:
-        diagnostics.extend(_finish_file(file, raw[file.path], settings, enabled_codes))
+        for diagnostic in _finish_file(file, raw[file.path], settings, enabled_codes):
+            fixer = by_code.get(diagnostic.code)
+            fix = fixer.fix(ctx, file, diagnostic.span, diagnostic.message) if fixer else None
+            diagnostics.append(replace(diagnostic, fix=fix) if fix is not None else diagnostic)
     diagnostics.sort(key=Diagnostic.sort_key)
     return LintResult(diagnostics, files, graph, rules)
 
@@ -184,14 +189,29 @@ def _suppression_findings(file: RevisionFile, suppressions: list[Suppression],
             unused = [] if suppression.used else ["everything"]
         if unused:
             what = ", ".join(unused)
-            out.append(_diagnostic(rule, file.path, suppression.span,
-                                   f"unused suppression: nothing to ignore for {what} here",
-                                   settings, unnecessary=True))
+            diagnostic = _diagnostic(rule, file.path, suppression.span,
+                                     f"unused suppression: nothing to ignore for {what} here",
+                                     settings, unnecessary=True)
+            out.append(replace(diagnostic, fix=_unused_suppression_fix(file, suppression, unused)))
         elif settings.require_reason and not suppression.reason:
             out.append(_diagnostic(rule, file.path, suppression.span,
                                    "suppression without a reason (require-reason = true): "
                                    "add one after ' -- '", settings))
     return out
+
+
+def _unused_suppression_fix(file: RevisionFile, suppression: Suppression,
+                             unused: list[str]) -> Fix | None:
+    """Remove the comment, or only the selectors that suppress nothing."""
+    kept = [s for s in suppression.selectors if s not in unused]
+    if not kept:
+        edit = remove_comment(file, suppression.span)
+        return Fix("Remove the unused suppression", True, (edit,)) if edit else None
+    kind = "file-ignore" if suppression.file_level else "ignore"
+    reason = f" -- {suppression.reason}" if suppression.reason else ""
+    text = f"# migls: {kind}[{', '.join(kept)}]{reason}"
+    return Fix(f"Remove {', '.join(unused)} from the suppression", True,
+               (Edit(suppression.span, text),))
 
 
 def _all_codes() -> list[str]:
@@ -227,3 +247,46 @@ def lint_sources(sources: Mapping[str, str], settings: Settings | None = None,
 def failing(diagnostics: Iterable[Diagnostic], threshold: Severity) -> bool:
     """Whether anything is at or above the failing severity."""
     return any(d.severity >= threshold for d in diagnostics)
+
+
+@dataclass
+class FixResult:
+    """What ``--fix`` did to one environment: the new texts and the final lint."""
+
+    texts: dict[str, str]
+    applied: int
+    result: LintResult
+
+
+def fix_files(files: list[RevisionFile], settings: Settings, *, rules: list[type[LintRule]],
+              report: Callable[[RevisionFile], bool], unsafe: bool = False,
+              lock_timeout_in_env: bool = False, rounds: int = 5) -> FixResult:
+    """Apply every eligible fix of the reported files, re-linting between rounds (a fix may
+    make room for another), until nothing changes. Nothing is written here."""
+    current = list(files)
+    texts: dict[str, str] = {}
+    applied = 0
+    result = lint_files(current, settings, report=report, rules=rules,
+                        lock_timeout_in_env=lock_timeout_in_env)
+    for _ in range(rounds):
+        by_path: dict[str, list[Fix]] = {}
+        for diagnostic in result.diagnostics:
+            if diagnostic.fix is not None and (diagnostic.fix.safe or unsafe):
+                by_path.setdefault(diagnostic.path, []).append(diagnostic.fix)
+        changed = False
+        for index, file in enumerate(current):
+            fixes = by_path.get(file.path)
+            if not fixes or file.source is None:
+                continue
+            new_text, count = apply_fixes(file.source.text, fixes)
+            if new_text == file.source.text:
+                continue
+            applied += count
+            texts[file.path] = new_text
+            current[index] = read_revision(file.path, replace(file.source, text=new_text))
+            changed = True
+        if not changed:
+            break
+        result = lint_files(current, settings, report=report, rules=rules,
+                            lock_timeout_in_env=lock_timeout_in_env)
+    return FixResult(texts, applied, result)

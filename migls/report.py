@@ -83,7 +83,13 @@ def _json(d: Diagnostic) -> dict[str, object]:
         "end_line": d.span.end_line,
         "end_column": d.span.end_column + 1,
         "url": d.url,
-        "fix": None,
+        "fix": None if d.fix is None else {
+            "title": d.fix.title,
+            "safety": d.fix.safety,
+            "edits": [{"line": e.span.line, "column": e.span.column + 1,
+                       "end_line": e.span.end_line, "end_column": e.span.end_column + 1,
+                       "content": e.content} for e in d.fix.edits],
+        },
     }
 
 

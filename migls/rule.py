@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from migls.fixes import Fix
 from migls.model import RevisionFile
 from migls.span import Span
 
@@ -52,6 +53,8 @@ class Diagnostic:
     span: Span
     #: Shown faded by editors (an unused suppression).
     unnecessary: bool = False
+    #: The change that resolves it, when the rule has one.
+    fix: Fix | None = None
 
     @property
     def url(self) -> str:
@@ -94,6 +97,12 @@ class Invalid(Example):
     range: tuple[int, int, int, int] = (0, 0, 0, 0)
     path: str = "0001_example.py"
     message: str | None = None
+    #: The flagged file once the finding's fix is applied (``None``: the rule offers none).
+    fixed: str | None = None
+
+    def fixed_source(self) -> str | None:
+        """``fixed``, dedented like the sources."""
+        return None if self.fixed is None else textwrap.dedent(self.fixed).lstrip("\n")
 
 
 #: What a rule yields: the file, the range, the message, and optionally a severity for this
@@ -126,6 +135,8 @@ class LintRule:
     SEVERITY: ClassVar[Severity] = Severity.WARNING
     #: Opt-in rules run only when selected explicitly.
     DEFAULT_ENABLED: ClassVar[bool] = True
+    #: ``"safe"`` or ``"unsafe"`` when the rule offers a fix (documented on its page).
+    FIX_SAFETY: ClassVar[str | None] = None
     SUMMARY: ClassVar[str]
     VALID: ClassVar[list[Valid]] = []
     INVALID: ClassVar[list[Invalid]] = []
@@ -137,6 +148,10 @@ class LintRule:
     def check_graph(self, ctx: Context) -> Iterator[Finding]:
         """Findings that need the whole environment."""
         return iter(())
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        """The fix for one of this rule's findings (``None``: no automatic fix)."""
+        return None
 
     @classmethod
     def url(cls) -> str:

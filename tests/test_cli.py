@@ -106,7 +106,8 @@ def test_command_help(command: str) -> None:
 
 
 LINT_OPTIONS = ["--format", "--select", "--ignore", "--since", "--alembic-config",
-                "--fail-on", "--exit-zero", "--statistics", "--color"]
+                "--fail-on", "--fix", "--unsafe-fixes", "--diff", "--exit-zero", "--statistics",
+                "--color"]
 
 
 def test_lint_help_lists_every_option_and_the_readme_documents_them() -> None:

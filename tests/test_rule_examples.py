@@ -7,6 +7,7 @@ import pytest
 
 from migls.config import parse_settings
 from migls.engine import lint_sources
+from migls.fixes import apply_edits
 from migls.registry import all_rules
 from migls.rule import Example, Invalid, LintRule
 
@@ -34,6 +35,21 @@ def test_example(case: tuple[type[LintRule], Example]) -> None:
         assert (example.path, *example.range) in at, at
         if example.message is not None:
             assert any(example.message in d.message for d in found), [d.message for d in found]
+        target = [d for d in found if d.path == example.path and (
+            d.span.line, d.span.column + 1, d.span.end_line, d.span.end_column + 1) == example.range]
+        fixes = [d.fix for d in target if d.fix is not None]
+        expected = example.fixed_source()
+        if expected is None:
+            assert not fixes, f"{rule.CODE} offers a fix its example does not show"
+        else:
+            assert fixes, f"{rule.CODE} offers no fix"
+            assert rule.FIX_SAFETY == fixes[0].safety
+            fixed = apply_edits(example.sources()[example.path], fixes[0].edits)
+            assert fixed == expected
+            # the fixed file no longer has this finding, so a second run changes nothing
+            again = lint_sources({**example.sources(), example.path: fixed}, settings)
+            assert not [d for d in again.diagnostics if d.code == rule.CODE
+                        and d.path == example.path and d.message == target[0].message]
     else:
         assert found == [], [d.message for d in found]
 

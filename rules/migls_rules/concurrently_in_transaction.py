@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Fix, autocommit_fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
@@ -78,14 +79,31 @@ class ConcurrentlyInTransaction(LintRule):
             def upgrade():
                 op.create_index("ix_users_email", "users", ["email"],
                                 postgresql_concurrently=True)
-        ''', range=(6, 21, 6, 49), message="SQLSTATE 25001"),
+        ''', range=(6, 21, 6, 49),
+        fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_users_email", "users", ["email"],
+                                    postgresql_concurrently=True)
+        ''', message="SQLSTATE 25001"),
         Invalid('''
             revision = "a1"
             down_revision = None
 
             def upgrade():
                 op.drop_index("ix_users_email", table_name="users", postgresql_concurrently=True)
-        ''', range=(5, 57, 5, 85), message="DROP INDEX CONCURRENTLY ix_users_email"),
+        ''', range=(5, 57, 5, 85),
+        fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.drop_index("ix_users_email", table_name="users", postgresql_concurrently=True)
+        ''', message="DROP INDEX CONCURRENTLY ix_users_email"),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -93,7 +111,16 @@ class ConcurrentlyInTransaction(LintRule):
             def upgrade():
                 op.create_table("tags", sa.Column("name", sa.Text()))
                 op.create_index("ix_tags_name", "tags", ["name"], postgresql_concurrently=True)
-        ''', range=(6, 55, 6, 83)),
+        ''', range=(6, 55, 6, 83),
+        fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.create_table("tags", sa.Column("name", sa.Text()))
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_tags_name", "tags", ["name"], postgresql_concurrently=True)
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -106,6 +133,11 @@ class ConcurrentlyInTransaction(LintRule):
                                           postgresql_concurrently=True)
         ''', range=(9, 31, 9, 59)),
     ]
+
+    FIX_SAFETY = "safe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        return autocommit_fix(file, span, "the concurrent index operation")
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         for site in sites(ctx, file):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Edit, Fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
@@ -47,7 +48,28 @@ class DocstringMismatch(LintRule):
         """
         revision = "b2"
         down_revision = "a1"
-    ''', range=(4, 10, 4, 12), message="down_revision is 'a1'")]
+    ''', range=(4, 10, 4, 12),
+    fixed='''
+        """Add users.
+
+        Revision ID: b2
+        Revises: a1
+        Create Date: 2024-01-01 00:00:00
+
+        """
+        revision = "b2"
+        down_revision = "a1"
+    ''', message="down_revision is 'a1'")]
+
+    FIX_SAFETY = "safe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        if file.docstring_id is not None and span == file.docstring_id.span and file.revision_id:
+            return Fix("Rewrite the header's Revision ID", True, (Edit(span, file.revision_id),))
+        parents = file.parents()
+        if file.docstring_revises is not None and span == file.docstring_revises.span and parents is not None:
+            return Fix("Rewrite the header's Revises line", True, (Edit(span, ", ".join(parents)),))
+        return None
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         rev = file.revision_id

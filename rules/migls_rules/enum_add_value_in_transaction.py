@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Fix, autocommit_fix
 from migls.model import RevisionFile
+from migls.span import Span
 from migls.ops import Operation
 from migls.rule import Context, Finding, Invalid, LintRule, Severity, Valid
 from migls.rulekit import is_postgresql, op_sites
@@ -48,16 +50,37 @@ class EnumAddValueInTransaction(LintRule):
             def upgrade():
                 op.execute("ALTER TYPE mood ADD VALUE 'happy'")
                 op.execute("UPDATE person SET mood = 'happy' WHERE mood IS NULL")
-        ''', range=(2, 17, 2, 50), message="55P04"),
+        ''', range=(2, 17, 2, 50),
+        fixed='''
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.execute("ALTER TYPE mood ADD VALUE 'happy'")
+                op.execute("UPDATE person SET mood = 'happy' WHERE mood IS NULL")
+        ''', message="55P04"),
         Invalid('''
             def upgrade():
                 op.execute("ALTER TYPE mood ADD VALUE 'happy'")
-        ''', settings={"postgres-version": 11}, range=(2, 17, 2, 50), message="before PostgreSQL 12"),
+        ''', settings={"postgres-version": 11}, range=(2, 17, 2, 50),
+        fixed='''
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.execute("ALTER TYPE mood ADD VALUE 'happy'")
+        ''', message="before PostgreSQL 12"),
         Invalid('''
             def upgrade():
                 op.execute("ALTER TYPE mood ADD VALUE 'happy'")
-        ''', range=(2, 17, 2, 50), message="cannot be used until"),
+        ''', range=(2, 17, 2, 50),
+        fixed='''
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.execute("ALTER TYPE mood ADD VALUE 'happy'")
+        ''', message="cannot be used until"),
     ]
+
+    FIX_SAFETY = "safe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        return autocommit_fix(file, span, "ALTER TYPE ... ADD VALUE")
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[Finding]:
         if not is_postgresql(ctx):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Edit, Fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
@@ -29,7 +30,12 @@ class SuspiciousBranchLabel(LintRule):
     VALID = [Valid('revision = "a1"\ndown_revision = None\nbranch_labels = ("expand",)\n')]
     INVALID = [
         Invalid('revision = "a1"\ndown_revision = None\nbranch_labels = "None"\n',
-                range=(3, 17, 3, 23), message="the string \"None\""),
+                range=(3, 17, 3, 23),
+                fixed='''
+                    revision = "a1"
+                    down_revision = None
+                    branch_labels = None
+                ''', message="the string \"None\""),
         Invalid('revision = "a1"\ndown_revision = None\nbranch_labels = ("expand-1",)\n',
                 range=(3, 18, 3, 28)),
         Invalid({
@@ -37,6 +43,15 @@ class SuspiciousBranchLabel(LintRule):
             "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\nbranch_labels = ("a1",)\n',
         }, path="0002_b.py", range=(3, 18, 3, 22), message="revision id"),
     ]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        value = file.metadata.get("branch_labels")
+        if value is None or value.items != ("None",) or "string \"None\"" not in message:
+            return None
+        # Unsafe: revisions that name the "None" branch (None@head) stop resolving.
+        return Fix("Replace the label \"None\" with None", False, (Edit(value.span, "None"),))
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         labels = file.branch_labels()

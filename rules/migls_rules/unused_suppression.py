@@ -23,6 +23,7 @@ class UnusedSuppression(LintRule):
     NAME = "unused-suppression"
     SEVERITY = Severity.WARNING
     SUMMARY = "a suppression comment that suppresses nothing"
+    FIX_SAFETY = "safe"
     VALID = [Valid('''
         revision = "a1"
         down_revision = None
@@ -34,7 +35,11 @@ class UnusedSuppression(LintRule):
         Invalid('''
             revision = "a1"
             down_revision = None  # migls: ignore[MG101]
-        ''', range=(2, 23, 2, 45)),
+        ''', range=(2, 23, 2, 45),
+        fixed='''
+            revision = "a1"
+            down_revision = None
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None  # migls: ignore[MG999]

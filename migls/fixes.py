@@ -1,0 +1,181 @@
+"""Fixes: what a rule proposes as text edits, and applying them to a file safely.
+
+A fix is a titled set of non-overlapping edits marked *safe* (keeps behaviour: ``--fix`` and
+fix-all on save apply it) or *unsafe* (changes behaviour or needs a decision: only with
+``--unsafe-fixes``, or one at a time in the editor). Edits are ranges in the file as the
+rules see it (1-based lines, 0-based code-point columns), so the CLI and the editor apply
+the same ones.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from migls.model import RevisionFile
+from migls.source import SourceText
+from migls.span import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """Replace ``span`` with ``content``."""
+
+    span: Span
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """A titled change that resolves one finding."""
+
+    title: str
+    safe: bool
+    edits: tuple[Edit, ...]
+
+    @property
+    def safety(self) -> str:
+        """``"safe"`` or ``"unsafe"``, as in the JSON output."""
+        return "safe" if self.safe else "unsafe"
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """``text`` with the edits applied; overlapping edits after the first are dropped."""
+    offsets = _line_offsets(text)
+    chosen: list[tuple[int, int, str]] = []
+    for edit in sorted(edits, key=lambda e: (e.span.line, e.span.column, e.span.end_line, e.span.end_column)):
+        start = _offset(offsets, text, edit.span.line, edit.span.column)
+        end = _offset(offsets, text, edit.span.end_line, edit.span.end_column)
+        if chosen and start < chosen[-1][1]:
+            continue  # overlaps an earlier edit: the next run picks it up
+        chosen.append((start, end, edit.content))
+    for start, end, content in reversed(chosen):
+        text = text[:start] + content + text[end:]
+    return text
+
+
+def apply_fixes(text: str, fixes: Sequence[Fix]) -> tuple[str, int]:
+    """Apply whole fixes in order, skipping any fix that overlaps one already taken (the next
+    round picks it up); returns the new text and how many fixes were applied."""
+    taken: list[Edit] = []
+    applied = 0
+    offsets = _line_offsets(text)
+
+    def bounds(edit: Edit) -> tuple[int, int]:
+        return (_offset(offsets, text, edit.span.line, edit.span.column),
+                _offset(offsets, text, edit.span.end_line, edit.span.end_column))
+
+    for fix in fixes:
+        ranges = [bounds(edit) for edit in fix.edits]
+        if any(start < b_end and b_start < end or (start == end == b_start)
+               for start, end in ranges for b_start, b_end in map(bounds, taken)):
+            continue
+        taken.extend(fix.edits)
+        applied += 1
+    return apply_edits(text, taken), applied
+
+
+def _line_offsets(text: str) -> list[int]:
+    offsets = [0]
+    for index, char in enumerate(text):
+        if char == "\n":
+            offsets.append(index + 1)
+    return offsets
+
+
+def _offset(offsets: list[int], text: str, line: int, column: int) -> int:
+    if line - 1 >= len(offsets):
+        return len(text)
+    return min(offsets[line - 1] + column, len(text))
+
+
+def write_atomically(path: Path, source: SourceText, text: str) -> None:
+    """Write ``text`` over ``path`` in its original encoding and line endings: a temporary
+    file in the same directory, then a rename, so a reader (or an interruption) sees the old
+    file or the new one, never a mix. A symlink is replaced where it points, not followed out
+    of its directory."""
+    data = source.encode(text)
+    directory = path.parent
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".migls", dir=directory)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.chmod(temporary, path.stat().st_mode & 0o7777)
+        except OSError:
+            pass
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+# -- edits the rules share -----------------------------------------------------------------
+
+
+def statement_lines(file: RevisionFile, line: int) -> tuple[int, int] | None:
+    """The (first, last) lines of the innermost simple statement on ``line``."""
+    containing = [(first, last) for first, last in file.statements if first <= line <= last]
+    return max(containing, default=None)  # the innermost starts last
+
+
+def wrap_in_autocommit_block(file: RevisionFile, span: Span) -> Edit | None:
+    """Wrap the statement at ``span`` in ``with op.get_context().autocommit_block():``."""
+    if file.source is None:
+        return None
+    lines = file.source.text.split("\n")
+    found = statement_lines(file, span.line)
+    if found is None:
+        return None
+    first, last = found
+    block = lines[first - 1:last]
+    indent = block[0][:len(block[0]) - len(block[0].lstrip())]
+    step = _indent_unit(lines)
+    body = "\n".join((step + line) if line.strip() else line for line in block)
+    content = f"{indent}with op.get_context().autocommit_block():\n{body}"
+    return Edit(Span(first, 0, last, len(lines[last - 1])), content)
+
+
+def _indent_unit(lines: Sequence[str]) -> str:
+    """The file's indentation step: that of its first indented line."""
+    for line in lines:
+        if line[:1] in (" ", "\t") and line.strip():
+            return line[:len(line) - len(line.lstrip())]
+    return "    "
+
+
+def autocommit_fix(file: RevisionFile, span: Span, what: str) -> Fix | None:
+    """Wrap the ``op.*`` statement holding ``span`` in ``autocommit_block()`` (not for
+    ``batch_op`` calls, whose block must stay whole, nor when ``op`` is imported under
+    another name)."""
+    functions = [f for f in (file.upgrade, file.downgrade) if f is not None]
+    for op in (op for function in functions for op in function.ops):
+        inside = (op.span.line, op.span.column) <= (span.line, span.column) and (
+            (span.end_line, span.end_column) <= (op.span.end_line, op.span.end_column))
+        if inside:
+            if op.batch or op.autocommit or file.source is None or "op." not in file.source.text:
+                return None
+            edit = wrap_in_autocommit_block(file, op.span)
+            return Fix(f"Run {what} in op.get_context().autocommit_block()", True,
+                       (edit,)) if edit else None
+    return None
+
+
+def remove_comment(file: RevisionFile, span: Span) -> Edit | None:
+    """Remove a comment; the whole line when the comment stands alone on it."""
+    if file.source is None:
+        return None
+    line = file.source.text.split("\n")[span.line - 1]
+    before = line[:span.column]
+    if not before.strip():
+        return Edit(Span(span.line, 0, span.line + 1, 0), "")
+    kept = before.rstrip()
+    return Edit(Span(span.line, len(kept), span.line, len(line)), "")
