@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator
 
+from migls.fixes import Edit, Fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
+
+_SUGGESTION = re.compile(r"; did you mean '([^']+)'\?$")
 
 
 class DanglingDownRevision(LintRule):
@@ -33,13 +37,31 @@ class DanglingDownRevision(LintRule):
         Invalid({
             "0001_a.py": 'revision = "a1c3"\ndown_revision = None\n',
             "0002_b.py": 'revision = "b2"\ndown_revision = "a1c4"\n',
-        }, path="0002_b.py", range=(2, 17, 2, 23), message="did you mean 'a1c3'"),
+        }, path="0002_b.py", range=(2, 17, 2, 23), message="did you mean 'a1c3'",
+            fixed='''
+                revision = "b2"
+                down_revision = "a1c3"
+            '''),
         Invalid({
             "0001_a.py": 'revision = "a1"\ndown_revision = None\n',
             "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\n',
             "0003_m.py": 'revision = "m3"\ndown_revision = ("b2", "zz9")\n',
         }, path="0003_m.py", range=(2, 24, 2, 29)),
     ]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        # Unsafe: the suggestion is only the closest id; the revision may follow another one.
+        found = _SUGGESTION.search(message)
+        if found is None or file.source is None or found.group(1) not in ctx.graph.nodes:
+            return None
+        line = file.source.text.split("\n")[span.line - 1]
+        quote = line[span.column:span.column + 1]
+        if quote not in ("'", '"'):
+            return None
+        return Fix(f"Replace with the closest existing revision '{found.group(1)}'", False,
+                   (Edit(span, f"{quote}{found.group(1)}{quote}"),))
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         graph = ctx.graph

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Edit, Fix
 from migls.graph import analyse_branches
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
@@ -34,7 +35,34 @@ class MultipleBases(LintRule):
         "0001_a.py": 'revision = "a1"\ndown_revision = None\n',
         "0002_b.py": 'revision = "b2"\ndown_revision = "a1"\n',
         "0003_x.py": 'revision = "x3"\ndown_revision = None\n',
-    }, path="0003_x.py", range=(2, 17, 2, 21), message="'a1'")]
+    }, path="0003_x.py", range=(2, 17, 2, 21), message="'a1'", fixed='''
+        revision = "x3"
+        down_revision = "b2"
+    ''')]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        # Unsafe: the revision now runs after the whole main history, which may not be what
+        # it was written for.
+        graph = ctx.graph
+        analysis = analyse_branches(graph)
+        value = file.metadata.get("down_revision")
+        base = file.revision_id
+        if (analysis.main_base is None or value is None or value.kind != "none"
+                or value.span != span or base is None or base not in analysis.accidental_bases):
+            return None
+        main = graph.descendants([analysis.main_base])
+        own = graph.descendants([base])
+        heads = [h for h in graph.heads
+                 if h in main and h not in own and not graph.inherited_labels.get(h)]
+        if len(heads) != 1:
+            return None  # no single current head to follow
+        revision = file.metadata.get("revision")
+        quote = "'" if revision is not None and file.source is not None and file.source.text.split(
+            "\n")[revision.span.line - 1][revision.span.column:].startswith("'") else '"'
+        return Fix(f"Set down_revision to the current head '{heads[0]}'", False,
+                   (Edit(span, f"{quote}{heads[0]}{quote}"),))
 
     def check_graph(self, ctx: Context) -> Iterator[tuple[RevisionFile, Span, str]]:
         analysis = analyse_branches(ctx.graph)
