@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Edit, Fix, _indent_unit, apply_edits, statement_lines
 from migls.model import RevisionFile
+from migls.ops import Operation
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
 from migls_rules._locks_a_kit import UNKNOWN, earlier_lock, keyword_span, name_of, sites, table_of
@@ -83,7 +85,37 @@ class CreateIndexNotConcurrently(LintRule):
 
             def upgrade():
                 op.create_index("ix_users_email", "users", ["email"])
-        ''', range=(5, 5, 5, 58), message="blocked (reads are not)"),
+        ''', range=(5, 5, 5, 58), message="blocked (reads are not)", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+        '''),
+        Invalid('''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.create_index(
+                    "ix_users_email",
+                    "users",
+                    ["email"],  # the login column
+                )
+        ''', range=(5, 5, 9, 6), fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.create_index(
+                        "ix_users_email",
+                        "users",
+                        ["email"],  # the login column
+                        postgresql_concurrently=True,
+                    )
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -107,7 +139,15 @@ class CreateIndexNotConcurrently(LintRule):
             def upgrade():
                 op.execute("ALTER TABLE users ADD COLUMN email text")
                 op.create_index("ix_users_email", "users", ["email"])
-        ''', range=(6, 5, 6, 58), message="earlier ALTER TABLE on users"),
+        ''', range=(6, 5, 6, 58), message="earlier ALTER TABLE on users", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.execute("ALTER TABLE users ADD COLUMN email text")
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -115,8 +155,23 @@ class CreateIndexNotConcurrently(LintRule):
             def upgrade():
                 op.create_table("tags", sa.Column("name", sa.Text()))
                 op.create_index(op.f("ix_users_email"), "users", ["email"], unique=True)
-        ''', range=(6, 5, 6, 77), message="ix_users_email"),
+        ''', range=(6, 5, 6, 77), message="ix_users_email", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.create_table("tags", sa.Column("name", sa.Text()))
+                with op.get_context().autocommit_block():
+                    op.create_index(op.f("ix_users_email"), "users", ["email"], unique=True, postgresql_concurrently=True)
+        '''),
     ]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        # Unsafe: what runs before the block is committed first, and a failed build leaves
+        # an INVALID index to drop.
+        return concurrently_fix(file, span, "create_index")
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         all_sites = sites(ctx, file)
@@ -148,3 +203,66 @@ class CreateIndexNotConcurrently(LintRule):
                        (f"index=True builds an index on {table}.{column.name or '?'} right after "
                         f"ADD COLUMN, whose ACCESS EXCLUSIVE lock is still held: reads and writes "
                         f"of {table} are blocked for the whole build"))
+
+
+def concurrently_fix(file: RevisionFile, span: Span, name: str) -> Fix | None:
+    """Add ``postgresql_concurrently=True`` to the ``op.<name>(...)`` call at ``span`` and run
+    it in ``op.get_context().autocommit_block()``, as one edit of the statement's lines.
+
+    Unsafe: everything before the block is committed first, and a failed concurrent build
+    leaves an INVALID index behind. Not for ``batch_op`` calls (their block must stay whole)."""
+    functions = [f for f in (file.upgrade, file.downgrade) if f is not None]
+    op = next((o for f in functions for o in f.ops if o.span == span and o.name == name), None)
+    if op is None or op.batch or file.source is None or "op." not in file.source.text:
+        return None
+    lines = file.source.text.split("\n")
+    found = statement_lines(file, op.span.line)
+    if found is None:
+        return None
+    first, last = found
+    head = lines[first - 1]
+    if (first, last) != (op.span.line, op.span.end_line) or head[:op.span.column].strip() or (
+            lines[last - 1][op.span.end_column:].strip()[:1] not in ("", "#")):
+        return None  # the call is not a statement of its own
+    insert = _keyword_edit(op, lines)
+    if insert is None:
+        return None
+    title = f"Run {name} with postgresql_concurrently=True in autocommit_block()"
+    if op.autocommit:
+        return Fix(title, False, (insert,))
+    block_text = "\n".join(lines[first - 1:last])
+    shifted = Edit(Span(insert.span.line - first + 1, insert.span.column,
+                        insert.span.end_line - first + 1, insert.span.end_column), insert.content)
+    block = apply_edits(block_text, [shifted]).split("\n")
+    indent = head[:len(head) - len(head.lstrip())]
+    step = _indent_unit(lines)
+    body = "\n".join((step + line) if line.strip() else line for line in block)
+    content = f"{indent}with op.get_context().autocommit_block():\n{body}"
+    return Fix(title, False, (Edit(Span(first, 0, last, len(lines[last - 1])), content),))
+
+
+def _keyword_edit(op: Operation, lines: list[str]) -> Edit | None:
+    """The edit that makes the call say ``postgresql_concurrently=True``: before its ")",
+    after a trailing comma, or on a line of its own when the call has one argument a line."""
+    existing = op.arg("postgresql_concurrently")
+    if existing is not None:
+        return Edit(existing.span, "True")
+    close_line, close_column = op.span.end_line, op.span.end_column - 1
+    if lines[close_line - 1][close_column:close_column + 1] != ")":
+        return None
+    args = [*op.args.values(), *op.rest]
+    if not args:
+        return Edit(Span(close_line, close_column, close_line, close_column),
+                    "postgresql_concurrently=True")
+    last_arg = max(args, key=lambda a: (a.span.end_line, a.span.end_column)).span
+    line, column = last_arg.end_line, last_arg.end_column
+    after = lines[line - 1][column:]
+    if not after.lstrip().startswith(","):
+        return Edit(Span(line, column, line, column), ", postgresql_concurrently=True")
+    if close_line > line:  # one argument a line: a new line before the ")"
+        text = lines[line - 1]
+        indent = text[:len(text) - len(text.lstrip())]
+        return Edit(Span(line, len(text), line, len(text)),
+                    f"\n{indent}postgresql_concurrently=True,")
+    comma = column + len(after) - len(after.lstrip())
+    return Edit(Span(line, comma + 1, line, comma + 1), " postgresql_concurrently=True,")

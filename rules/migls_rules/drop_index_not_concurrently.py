@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
 from migls_rules._locks_a_kit import name_of, sites, table_of
+from migls_rules.create_index_not_concurrently import concurrently_fix
 
 _SELECTED = {"extend-select": ["MG310"]}
 
@@ -89,14 +91,29 @@ class DropIndexNotConcurrently(LintRule):
             def upgrade():
                 op.drop_index("ix_users_email", table_name="users")
         ''', settings=_SELECTED, range=(5, 5, 5, 56),
-            message="ACCESS EXCLUSIVE on users"),
+            message="ACCESS EXCLUSIVE on users",
+            fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.drop_index("ix_users_email", table_name="users", postgresql_concurrently=True)
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
 
             def upgrade():
                 op.drop_index(op.f("ix_users_email"))
-        ''', settings=_SELECTED, range=(5, 5, 5, 42), message="on its table"),
+        ''', settings=_SELECTED, range=(5, 5, 5, 42), message="on its table", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.get_context().autocommit_block():
+                    op.drop_index(op.f("ix_users_email"), postgresql_concurrently=True)
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -106,6 +123,12 @@ class DropIndexNotConcurrently(LintRule):
                     batch_op.drop_index("ix_users_email")
         ''', settings=_SELECTED, range=(6, 9, 6, 46)),
     ]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        # Unsafe: what runs before the block is committed first.
+        return concurrently_fix(file, span, "drop_index")
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         created: dict[tuple[str, str], tuple[str | None, bool]] = {}

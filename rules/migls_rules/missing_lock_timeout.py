@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
+from migls.fixes import Edit, Fix
 from migls.model import RevisionFile
 from migls.ops import Operation
 from migls.rule import Context, Finding, Invalid, LintRule, Severity, Valid
 from migls.rulekit import is_postgresql, op_sites
+from migls.span import Span
 from migls.sql import (created_table, lock_timeout_setting, span_in_file, statements,
                        takes_access_exclusive)
+
+_STRING_START = re.compile(r"""[rRbBuUfF]{0,2}['"]""")
+SET_LOCK_TIMEOUT = "op.execute(\"SET LOCAL lock_timeout = '5s'\")"
 
 #: Operations that take ACCESS EXCLUSIVE on their table (pg-locks.md: every "instant" ALTER
 #: TABLE does). create_index (SHARE) and create_foreign_key (SHARE ROW EXCLUSIVE) do not.
@@ -74,13 +80,60 @@ class MissingLockTimeout(LintRule):
             def upgrade():
                 op.add_column("users", sa.Column("note", sa.Text(), nullable=True))
                 op.drop_column("users", "legacy")
-        ''', range=(2, 5, 2, 72), message="users"),
+        ''', range=(2, 5, 2, 72), message="users", fixed='''
+            def upgrade():
+                op.execute("SET LOCAL lock_timeout = '5s'")
+                op.add_column("users", sa.Column("note", sa.Text(), nullable=True))
+                op.drop_column("users", "legacy")
+        '''),
+        Invalid('''
+            def upgrade():
+                """Drop the legacy column."""
+                op.drop_column("users", "legacy")
+        ''', range=(3, 5, 3, 38), fixed='''
+            def upgrade():
+                """Drop the legacy column."""
+                op.execute("SET LOCAL lock_timeout = '5s'")
+                op.drop_column("users", "legacy")
+        '''),
         Invalid('''
             def upgrade():
                 op.execute("ALTER TABLE users ALTER COLUMN note SET DEFAULT ''")
                 op.execute("SET LOCAL lock_timeout = '5s'")
-        ''', range=(2, 17, 2, 67)),
+        ''', range=(2, 17, 2, 67), fixed='''
+            def upgrade():
+                op.execute("SET LOCAL lock_timeout = '5s'")
+                op.execute("ALTER TABLE users ALTER COLUMN note SET DEFAULT ''")
+                op.execute("SET LOCAL lock_timeout = '5s'")
+        '''),
     ]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        # Unsafe: the upgrade now fails (SQLSTATE 55P03) where it used to wait for the lock.
+        upgrade = file.upgrade
+        if upgrade is None or file.source is None or "op." not in file.source.text:
+            return None
+        before = [op for op in upgrade.ops if (op.span.line, op.span.column) <= (span.line, span.column)]
+        if not before or any(op.autocommit for op in before):
+            return None  # autocommit_block() would end the SET LOCAL's transaction first
+        lines = file.source.text.split("\n")
+        define = upgrade.name_span.line
+        body = [(first, last) for first, last in file.statements if first > define]
+        if body and _STRING_START.match(lines[body[0][0] - 1].lstrip()):
+            body = [(first, last) for first, last in body if first > body[0][1]]  # a docstring
+        if not body:
+            return None
+        line = lines[body[0][0] - 1]
+        indent = line[:len(line) - len(line.lstrip())]
+        outer = lines[define - 1]
+        if len(indent) <= len(outer) - len(outer.lstrip()):
+            return None  # not in upgrade's body (a one-line def)
+        if any(op.span.line < body[0][0] for op in before):
+            return None  # a helper defined above upgrade(): the SET would come after its ops
+        return Fix("Set lock_timeout at the top of upgrade()", False,
+                   (Edit(Span(body[0][0], 0, body[0][0], 0), f"{indent}{SET_LOCK_TIMEOUT}\n"),))
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[Finding]:
         if not is_postgresql(ctx) or ctx.lock_timeout_in_env:
