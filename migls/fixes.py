@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from migls.model import RevisionFile
+from migls.ops import Operation
 from migls.source import SourceText
 from migls.span import Span
 
@@ -167,6 +168,78 @@ def autocommit_fix(file: RevisionFile, span: Span, what: str) -> Fix | None:
             return Fix(f"Run {what} in op.get_context().autocommit_block()", True,
                        (edit,)) if edit else None
     return None
+
+
+def keyword_argument_edit(op: Operation, lines: list[str], keyword: str, value: str) -> Edit | None:
+    """The edit that makes the call say ``keyword=value``: rewriting an existing argument, or
+    adding one before the ``)``, after a trailing comma, or on a line of its own when the call
+    has one argument a line."""
+    argument = f"{keyword}={value}"
+    existing = op.arg(keyword)
+    if existing is not None:
+        return Edit(existing.span, argument)
+    close_line, close_column = op.span.end_line, op.span.end_column - 1
+    if lines[close_line - 1][close_column:close_column + 1] != ")":
+        return None
+    args = [*op.args.values(), *op.rest]
+    if not args:
+        return Edit(Span(close_line, close_column, close_line, close_column), argument)
+    last_arg = max(args, key=lambda a: (a.span.end_line, a.span.end_column)).span
+    line, column = last_arg.end_line, last_arg.end_column
+    after = lines[line - 1][column:]
+    if not after.lstrip().startswith(","):
+        return Edit(Span(line, column, line, column), f", {argument}")
+    if close_line > line:  # one argument a line: a new line before the ")"
+        text = lines[line - 1]
+        indent = text[:len(text) - len(text.lstrip())]
+        return Edit(Span(line, len(text), line, len(text)), f"\n{indent}{argument},")
+    comma = column + len(after) - len(after.lstrip())
+    return Edit(Span(line, comma + 1, line, comma + 1), f" {argument},")
+
+
+def own_statement(file: RevisionFile, op: Operation) -> tuple[int, int] | None:
+    """The (first, last) lines of the statement that is exactly the call ``op``."""
+    if file.source is None:
+        return None
+    lines = file.source.text.split("\n")
+    found = statement_lines(file, op.span.line)
+    if found is None:
+        return None
+    first, last = found
+    if (first, last) != (op.span.line, op.span.end_line) or lines[first - 1][:op.span.column].strip() or (
+            lines[last - 1][op.span.end_column:].strip()[:1] not in ("", "#")):
+        return None
+    return found
+
+
+def not_valid_then_validate_fix(file: RevisionFile, span: Span, name: str) -> Fix | None:
+    """``postgresql_not_valid=True`` on the ``op.<name>(...)`` call at ``span``, and a
+    ``VALIDATE CONSTRAINT`` right after it in ``autocommit_block()`` (which commits the ADD
+    first, so the validation scan runs without its lock)."""
+    functions = [f for f in (file.upgrade, file.downgrade) if f is not None]
+    op = next((o for f in functions for o in f.ops if o.span == span and o.name == name), None)
+    if op is None or op.batch or op.autocommit or file.source is None or op.table is None:
+        return None
+    constraint = op.literal("constraint_name")
+    found = own_statement(file, op)
+    if not isinstance(constraint, str) or found is None or "op." not in file.source.text:
+        return None
+    lines = file.source.text.split("\n")
+    first, last = found
+    insert = keyword_argument_edit(op, lines, "postgresql_not_valid", "True")
+    if insert is None:
+        return None
+    head = lines[first - 1]
+    indent = head[:len(head) - len(head.lstrip())]
+    step = _indent_unit(lines)
+    statement = "\n".join(lines[first - 1:last])
+    shifted = Edit(Span(insert.span.line - first + 1, insert.span.column,
+                        insert.span.end_line - first + 1, insert.span.end_column), insert.content)
+    validate = (f"{indent}with op.get_context().autocommit_block():\n"
+                f'{indent}{step}op.execute("ALTER TABLE {op.table} VALIDATE CONSTRAINT {constraint}")')
+    content = apply_edits(statement, [shifted]) + "\n" + validate
+    return Fix(f"Add {constraint} NOT VALID, then VALIDATE it outside the transaction", False,
+               (Edit(Span(first, 0, last, len(lines[last - 1])), content),))
 
 
 def remove_comment(file: RevisionFile, span: Span) -> Edit | None:

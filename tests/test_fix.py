@@ -174,3 +174,16 @@ def test_fixing_the_real_histories_breaks_nothing(tmp_path: Path) -> None:
     again = migls("lint", "--fix", "--unsafe-fixes", *copies, cwd=tmp_path)
     assert "Fixed 0 problems." in again.stderr
     assert {p: p.read_bytes() for p in tmp_path.rglob("*.py")} == snapshot
+
+
+def test_an_explicit_false_keyword_is_rewritten_not_replaced_by_a_bare_value() -> None:
+    from migls.engine import lint_sources
+    from migls.fixes import apply_edits
+
+    source = ('revision = "a1"\ndown_revision = None\n\n\ndef upgrade():\n'
+              '    op.create_index("ix_t_n", "t", ["n"], postgresql_concurrently=False)\n')
+    found = [d for d in lint_sources({"0001_a1.py": source}).diagnostics if d.code == "MG303"]
+    assert found and found[0].fix is not None
+    fixed = apply_edits(source, found[0].fix.edits)
+    assert 'op.create_index("ix_t_n", "t", ["n"], postgresql_concurrently=True)' in fixed
+    ast.parse(fixed)

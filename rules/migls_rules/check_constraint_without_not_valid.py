@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Fix, not_valid_then_validate_fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
@@ -76,7 +77,16 @@ class CheckConstraintWithoutNotValid(LintRule):
 
             def upgrade():
                 op.create_check_constraint("ck_orders_qty_positive", "orders", "qty > 0")
-        ''', range=(5, 5, 5, 78), message="reads and writes of orders are blocked"),
+        ''', range=(5, 5, 5, 78),
+        fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.create_check_constraint("ck_orders_qty_positive", "orders", "qty > 0", postgresql_not_valid=True)
+                with op.get_context().autocommit_block():
+                    op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_orders_qty_positive")
+        ''', message="reads and writes of orders are blocked"),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -87,6 +97,13 @@ class CheckConstraintWithoutNotValid(LintRule):
                                                      sa.text("qty > 0"))
         ''', range=(6, 9, 7, 61), message="ck_orders_qty_positive"),
     ]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        # Unsafe: rows that violate the constraint now fail the VALIDATE step, after the ADD
+        # has been committed.
+        return not_valid_then_validate_fix(file, span, "create_check_constraint")
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         for site in sites(ctx, file):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migls.fixes import Edit, Fix, _indent_unit, apply_edits, statement_lines
+from migls.fixes import Edit, Fix, _indent_unit, apply_edits, keyword_argument_edit, statement_lines
 from migls.model import RevisionFile
 from migls.ops import Operation
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
@@ -224,7 +224,7 @@ def concurrently_fix(file: RevisionFile, span: Span, name: str) -> Fix | None:
     if (first, last) != (op.span.line, op.span.end_line) or head[:op.span.column].strip() or (
             lines[last - 1][op.span.end_column:].strip()[:1] not in ("", "#")):
         return None  # the call is not a statement of its own
-    insert = _keyword_edit(op, lines)
+    insert = keyword_argument_edit(op, lines, "postgresql_concurrently", "True")
     if insert is None:
         return None
     title = f"Run {name} with postgresql_concurrently=True in autocommit_block()"
@@ -239,30 +239,3 @@ def concurrently_fix(file: RevisionFile, span: Span, name: str) -> Fix | None:
     body = "\n".join((step + line) if line.strip() else line for line in block)
     content = f"{indent}with op.get_context().autocommit_block():\n{body}"
     return Fix(title, False, (Edit(Span(first, 0, last, len(lines[last - 1])), content),))
-
-
-def _keyword_edit(op: Operation, lines: list[str]) -> Edit | None:
-    """The edit that makes the call say ``postgresql_concurrently=True``: before its ")",
-    after a trailing comma, or on a line of its own when the call has one argument a line."""
-    existing = op.arg("postgresql_concurrently")
-    if existing is not None:
-        return Edit(existing.span, "True")
-    close_line, close_column = op.span.end_line, op.span.end_column - 1
-    if lines[close_line - 1][close_column:close_column + 1] != ")":
-        return None
-    args = [*op.args.values(), *op.rest]
-    if not args:
-        return Edit(Span(close_line, close_column, close_line, close_column),
-                    "postgresql_concurrently=True")
-    last_arg = max(args, key=lambda a: (a.span.end_line, a.span.end_column)).span
-    line, column = last_arg.end_line, last_arg.end_column
-    after = lines[line - 1][column:]
-    if not after.lstrip().startswith(","):
-        return Edit(Span(line, column, line, column), ", postgresql_concurrently=True")
-    if close_line > line:  # one argument a line: a new line before the ")"
-        text = lines[line - 1]
-        indent = text[:len(text) - len(text.lstrip())]
-        return Edit(Span(line, len(text), line, len(text)),
-                    f"\n{indent}postgresql_concurrently=True,")
-    comma = column + len(after) - len(after.lstrip())
-    return Edit(Span(line, comma + 1, line, comma + 1), " postgresql_concurrently=True,")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migls.fixes import Fix, not_valid_then_validate_fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
@@ -89,7 +90,17 @@ class ForeignKeyWithoutNotValid(LintRule):
             def upgrade():
                 op.create_foreign_key("fk_orders_customer", "orders", "customers",
                                       ["customer_id"], ["id"])
-        ''', range=(5, 5, 6, 51), message="writes to orders and customers are blocked"),
+        ''', range=(5, 5, 6, 51),
+        fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.create_foreign_key("fk_orders_customer", "orders", "customers",
+                                      ["customer_id"], ["id"], postgresql_not_valid=True)
+                with op.get_context().autocommit_block():
+                    op.execute("ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_customer")
+        ''', message="writes to orders and customers are blocked"),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -116,6 +127,13 @@ class ForeignKeyWithoutNotValid(LintRule):
                                                 ["customer_id"], ["id"])
         ''', range=(6, 9, 7, 61)),
     ]
+
+    FIX_SAFETY = "unsafe"
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        # Unsafe: rows that violate the constraint now fail the VALIDATE step, after the ADD
+        # has been committed.
+        return not_valid_then_validate_fix(file, span, "create_foreign_key")
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         all_sites = sites(ctx, file)

@@ -65,3 +65,23 @@ def test_mg312_fix_sets_lock_timeout_and_the_upgrade_still_runs(pg_url: str) -> 
     assert obs.error is None, obs.describe()
     assert obs.sql == ["SET LOCAL lock_timeout = '5s'", "ALTER TABLE t ADD COLUMN note TEXT"], \
         obs.describe()
+
+
+def test_mg305_fix_adds_the_foreign_key_not_valid_then_validates_it(pg_url: str) -> None:
+    text = fixed("MG305", '''
+        op.create_foreign_key("fk_t_parent", "t", "p", ["parent_id"], ["id"])
+    ''')
+    assert "postgresql_not_valid=True" in text and "VALIDATE CONSTRAINT fk_t_parent" in text
+    obs = observe(pg_url, text, probes=(), setup=["UPDATE t SET parent_id = 1 + id % 1000"])
+    assert obs.error is None, obs.describe()
+    assert any(s.endswith("NOT VALID") for s in obs.sql), obs.describe()
+    assert "ALTER TABLE t VALIDATE CONSTRAINT fk_t_parent" in obs.sql, obs.describe()
+    assert not obs.before_commit.locks.get("p"), obs.describe()  # nothing left holding p
+
+
+def test_mg306_fix_adds_the_check_not_valid_then_validates_it(pg_url: str) -> None:
+    text = fixed("MG306", 'op.create_check_constraint("ck_t_n", "t", "n >= 0")')
+    obs = observe(pg_url, text, probes=(), setup=["UPDATE t SET n = 1"])
+    assert obs.error is None, obs.describe()
+    assert "ALTER TABLE t VALIDATE CONSTRAINT ck_t_n" in obs.sql, obs.describe()
+    assert not obs.before_commit.locks.get("t"), obs.describe()
