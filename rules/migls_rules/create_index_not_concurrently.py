@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migls.fixes import Edit, Fix, _indent_unit, apply_edits, keyword_argument_edit, statement_lines
+from migls.fixes import Edit, Fix, _indent_unit, apply_edits, keyword_argument_edit, own_statement
 from migls.model import RevisionFile
-from migls.ops import Operation
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
 from migls_rules._locks_a_kit import UNKNOWN, earlier_lock, keyword_span, name_of, sites, table_of
@@ -216,14 +215,11 @@ def concurrently_fix(file: RevisionFile, span: Span, name: str) -> Fix | None:
     if op is None or op.batch or file.source is None or "op." not in file.source.text:
         return None
     lines = file.source.text.split("\n")
-    found = statement_lines(file, op.span.line)
+    found = own_statement(file, op)
     if found is None:
-        return None
+        return None  # the call is not a statement of its own
     first, last = found
     head = lines[first - 1]
-    if (first, last) != (op.span.line, op.span.end_line) or head[:op.span.column].strip() or (
-            lines[last - 1][op.span.end_column:].strip()[:1] not in ("", "#")):
-        return None  # the call is not a statement of its own
     insert = keyword_argument_edit(op, lines, "postgresql_concurrently", "True")
     if insert is None:
         return None
