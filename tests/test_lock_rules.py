@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
-import psycopg
 import pytest
 from migls_rules._locks_a import RULES
 from migls_rules._locks_a_kit import is_volatile_sql
-from pg.cluster import Cluster, ClusterError
 from pg.observe import Observation, observe
-from sqlalchemy.engine import make_url
 
 from migls.config import parse_settings
 from migls.engine import lint_sources
@@ -376,32 +372,6 @@ def test_drop_index_is_opt_in_and_follows_the_index_to_its_table() -> None:
 
 
 # -- every claim of a message, observed on PostgreSQL ----------------------------------------
-
-@pytest.fixture(scope="module")
-def pg_cluster() -> Iterator[str]:
-    try:
-        cluster = Cluster()
-        cluster.start()
-    except ClusterError as exc:
-        pytest.fail(f"cannot start a throwaway PostgreSQL cluster: {exc}", pytrace=False)
-    try:
-        yield cluster.dsn
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def pg_url(pg_cluster: str) -> Iterator[str]:
-    name = f"migls_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(pg_cluster, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-    try:
-        yield make_url(pg_cluster).set(drivername="postgresql+psycopg", database=name) \
-            .render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(pg_cluster, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 def check_claims(message: str, obs: Observation) -> list[str]:
     """Each claim ``message`` makes about table ``t`` (and ``p``), checked on ``obs``; the

@@ -1,4 +1,4 @@
-"""Fixtures for the tests that run migrations against a real PostgreSQL.
+"""Fixtures for the tests that run migrations against a real PostgreSQL (one cluster per session).
 
 ``pg_cluster`` (session): starts a throwaway cluster (``cluster.py``) and yields its DSN.
 ``pg_url`` (per test): a fresh database created from template0, as a SQLAlchemy URL
@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
-from .cluster import Cluster, ClusterError
+from pg.cluster import Cluster, ClusterError
 
 
 @pytest.fixture(scope="session")
