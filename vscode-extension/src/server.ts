@@ -1,0 +1,207 @@
+import * as vscode from "vscode";
+import {
+  ExecuteCommandRequest,
+  LanguageClient,
+  LanguageClientOptions,
+  RevealOutputChannelOn,
+  ServerOptions,
+  State,
+} from "vscode-languageclient/node";
+import { LocateResult, MiglsCommand, locateMigls } from "./locate";
+import { serverSettings } from "./settings";
+
+/** What the status bar shows about the server. */
+export type ServerState = "starting" | "running" | "stopped" | "notFound" | "failed";
+
+/** The install command a user without migls is told to run. */
+export const INSTALL_COMMAND = "pip install migls";
+
+/**
+ * Owns the language client: finds migls, starts `migls server` over stdio, restarts it, and
+ * forwards `workspace/executeCommand` requests for the editor commands.
+ */
+export class ServerController implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private current: MiglsCommand | undefined;
+  private stateValue: ServerState = "stopped";
+  private serverVersion: string | undefined;
+  private pending: Promise<void> = Promise.resolve();
+  private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
+  /** Fires after every state change and after each (re)start. */
+  readonly onDidChangeState = this.stateEmitter.event;
+
+  constructor(
+    readonly output: vscode.OutputChannel,
+    private readonly extensionVersion: string,
+  ) {}
+
+  get state(): ServerState {
+    return this.stateValue;
+  }
+
+  /** The migls that runs (or was last found), for the status tooltip and the CLI fallbacks. */
+  get command(): MiglsCommand | undefined {
+    return this.current;
+  }
+
+  get version(): string | undefined {
+    return this.serverVersion;
+  }
+
+  /** The workspace folder the server runs in: the first one (one server per window). */
+  get folder(): vscode.WorkspaceFolder | undefined {
+    return vscode.workspace.workspaceFolders?.[0];
+  }
+
+  private setState(state: ServerState): void {
+    this.stateValue = state;
+    this.stateEmitter.fire(state);
+  }
+
+  /** Starts the server; calls made while one start or stop runs wait for it. */
+  start(): Promise<void> {
+    this.pending = this.pending.then(() => this.doStart());
+    return this.pending;
+  }
+
+  /** Stops the server and starts it again, looking for migls afresh (a new interpreter...). */
+  restart(): Promise<void> {
+    this.pending = this.pending.then(async () => {
+      await this.doStop();
+      await this.doStart();
+    });
+    return this.pending;
+  }
+
+  stop(): Promise<void> {
+    this.pending = this.pending.then(() => this.doStop());
+    return this.pending;
+  }
+
+  private async doStop(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (client) {
+      try {
+        await client.stop(5000);
+      } catch (error) {
+        this.output.appendLine(`[migls] stopping the server: ${String(error)}`);
+      }
+      await client.dispose();
+    }
+    this.setState("stopped");
+  }
+
+  private async doStart(): Promise<void> {
+    this.setState("starting");
+    const located: LocateResult = await locateMigls(this.folder);
+    for (const line of located.tried) this.output.appendLine(`[migls] ${line}`);
+    if (!located.found) {
+      this.current = undefined;
+      this.setState("notFound");
+      void this.notifyNotFound(located.python);
+      return;
+    }
+    const command = located.found;
+    this.current = command;
+    this.output.appendLine(`[migls] starting ${[...command.argv, "server"].join(" ")} (found through ${command.origin})`);
+
+    const executable = { command: command.argv[0], args: [...command.argv.slice(1), "server"], options: { cwd: this.folder?.uri.fsPath } };
+    const serverOptions: ServerOptions = { run: executable, debug: executable };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: [
+        { scheme: "file", language: "python" },
+        { scheme: "untitled", language: "python" },
+      ],
+      outputChannel: this.output,
+      traceOutputChannel: this.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: { settings: serverSettings(this.folder) },
+      synchronize: {
+        fileEvents: [
+          vscode.workspace.createFileSystemWatcher("**/*.py"),
+          vscode.workspace.createFileSystemWatcher("**/{alembic.ini,pyproject.toml,migls.toml}"),
+        ],
+      },
+    };
+    const client = new LanguageClient("migls", "migls", serverOptions, clientOptions);
+    client.onDidChangeState((event) => {
+      if (this.client !== client) return;
+      if (event.newState === State.Running) this.setState("running");
+      else if (event.newState === State.Stopped && this.stateValue === "running") this.setState("stopped");
+    });
+    this.client = client;
+    try {
+      await client.start();
+    } catch (error) {
+      this.output.appendLine(`[migls] the server did not start: ${String(error)}`);
+      if (this.client === client) {
+        this.client = undefined;
+        this.setState("failed");
+      }
+      const choice = await vscode.window.showErrorMessage(
+        `migls: the language server did not start (${command.argv.join(" ")} server). See the output for details.`,
+        "Show Output",
+      );
+      if (choice) this.output.show(true);
+      return;
+    }
+    this.serverVersion = client.initializeResult?.serverInfo?.version;
+    if (this.serverVersion && majorMinor(this.serverVersion) !== majorMinor(this.extensionVersion)) {
+      this.output.appendLine(
+        `[migls] the server is migls ${this.serverVersion}, this extension was made for ${this.extensionVersion}: some commands may be missing`,
+      );
+    }
+    this.setState("running");
+  }
+
+  private async notifyNotFound(python: string | undefined): Promise<void> {
+    const install = python ? `"${python}" -m ${INSTALL_COMMAND}` : INSTALL_COMMAND;
+    const where = python ? ` (${python})` : "";
+    const choice = await vscode.window.showErrorMessage(
+      `migls is not installed in this workspace's Python environment${where}. Install it with \`${install}\`, or set "migls.path".`,
+      "Install in Terminal",
+      "Open Settings",
+    );
+    if (choice === "Install in Terminal") {
+      const terminal = vscode.window.createTerminal({ name: "migls: install", cwd: this.folder?.uri });
+      terminal.show();
+      terminal.sendText(install);
+    } else if (choice === "Open Settings") {
+      await vscode.commands.executeCommand("workbench.action.openSettings", "migls.path");
+    }
+  }
+
+  /** Whether the running server offers `workspace/executeCommand` for `name`. */
+  supports(name: string): boolean {
+    const commands = this.client?.initializeResult?.capabilities.executeCommandProvider?.commands ?? [];
+    return this.client?.state === State.Running && commands.includes(name);
+  }
+
+  /** Runs a server command (see `supports`). */
+  async execute<T>(name: string, args: unknown[]): Promise<T> {
+    if (!this.client) throw new Error("the migls server is not running");
+    return (await this.client.sendRequest(ExecuteCommandRequest.type, { command: name, arguments: args })) as T;
+  }
+
+  /** The running client, for requests the extension makes itself (fix-all on save). */
+  get languageClient(): LanguageClient | undefined {
+    return this.client?.state === State.Running ? this.client : undefined;
+  }
+
+  /** Sends the current settings to the running server. */
+  async sendSettings(): Promise<void> {
+    await this.client?.sendNotification("workspace/didChangeConfiguration", {
+      settings: { migls: serverSettings(this.folder) },
+    });
+  }
+
+  dispose(): void {
+    void this.stop();
+    this.stateEmitter.dispose();
+  }
+}
+
+function majorMinor(version: string): string {
+  return version.split(".").slice(0, 2).join(".");
+}
