@@ -16,14 +16,27 @@ from pathlib import Path
 
 from migls import __version__
 from migls.config import ConfigError
-from migls.discovery import discover
+from migls.discovery import Environment, discover
 from migls.docs import rule_page
 from migls.engine import fix_files, lint_files, read_paths
 from migls.fixes import write_atomically
+from migls.graphview import FORMATS as GRAPH_FORMATS
+from migls.graphview import build_view
+from migls.graphview import render as render_graph
 from migls.model import RevisionFile
 from migls.registry import all_rules, rule_by_selector, select_rules
 from migls.report import FORMATS, display_path, render
 from migls.rule import Diagnostic, Severity
+from migls.revisions import (
+    NothingToDo,
+    RevisionCommandError,
+    lint_history,
+    load_history,
+    merge,
+    new_revision,
+    rebase,
+    write_changes,
+)
 from migls.rulekit import dialect_from_url, env_sets_lock_timeout
 
 
@@ -75,10 +88,82 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="colour the text output (default: only on a terminal)")
 
+    _add_project_commands(commands)
+
     commands.add_parser("rules", help="list every rule", description="List every rule.")
     rule = commands.add_parser("rule", help="show one rule's page", description="Show one rule's page.")
     rule.add_argument("rule", metavar="RULE", help="a code (MG101) or a name (dangling-down-revision)")
     return parser
+
+
+def _add_project_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``merge``, ``rebase``, ``graph`` and ``revision``: making and moving revisions."""
+    config_help = ("the environment's Alembic config (alembic.ini or a .toml with "
+                   "[tool.alembic]; default: the one environment under the current directory)")
+
+    merge = commands.add_parser(
+        "merge", help="write a merge revision of the heads",
+        description="Write a merge revision whose down_revision is the given heads (default: "
+                    "every head of the branch that has several), from the environment's own "
+                    "script.py.mako. Runs no project code: env.py is not run and no revision "
+                    "file is imported; the Mako template is rendered, as `alembic merge` does. "
+                    "Post-write hooks are not run.")
+    merge.add_argument("heads", nargs="*", metavar="HEAD",
+                       help="heads to merge: ids, unique prefixes or branch labels")
+    merge.add_argument("-m", "--message", help="the revision message (default: 'merge A and B')")
+    merge.add_argument("--rev-id", help="the new revision's id (default: a new random one)")
+    merge.add_argument("--alembic-config", type=Path, metavar="PATH", help=config_help)
+
+    rebase = commands.add_parser(
+        "rebase", help="move a revision onto another head",
+        description="Re-point REVISION (made on an old head) onto HEAD: rewrite its "
+                    "down_revision (in the file's own quoting; a merge keeps the parents HEAD "
+                    "does not already follow) and its header's Revises: line. Runs no project "
+                    "code: files are read and rewritten as text, atomically.")
+    rebase.add_argument("revision", metavar="REVISION",
+                        help="the revision to move: an id or a unique prefix")
+    rebase.add_argument("--onto", required=True, metavar="HEAD", help="the head to move it onto")
+    rebase.add_argument("--alembic-config", type=Path, metavar="PATH", help=config_help)
+
+    graph = commands.add_parser(
+        "graph", help="show the revision graph with the findings on each revision",
+        description="Show the revision graph of each environment: heads, merges, branch "
+                    "points, branch labels, and the codes of the findings on each revision "
+                    "(as `migls lint` reports them). Runs no project code.")
+    graph.add_argument("paths", nargs="*", type=Path, metavar="PATH",
+                       help="directories to look for environments in (default: .)")
+    graph.add_argument("--format", choices=GRAPH_FORMATS, default="text",
+                       help="text (lanes, like git log --graph), mermaid, dot (Graphviz) or "
+                            "json (default: text)")
+    graph.add_argument("--alembic-config", type=Path, metavar="PATH",
+                       help="an Alembic config with another name")
+
+    revision = commands.add_parser(
+        "revision", help="write a new revision, linted (and fixed) before it is saved",
+        description="Write a new revision on the head (or --head) and lint it before it "
+                    "reaches the versions directory. Without --autogenerate, the file is "
+                    "rendered from the environment's script.py.mako and NO project code runs. "
+                    "With --autogenerate, this RUNS THE PROJECT'S CODE: Alembic's revision "
+                    "command with the project's configuration, env.py and models, in a "
+                    "subprocess with the project's Python, connecting to its database. The "
+                    "generated file is written to a staging directory, linted, fixed with "
+                    "--fix / --unsafe-fixes, and only then moved into the versions directory.")
+    revision.add_argument("-m", "--message", required=True, help="the revision message")
+    revision.add_argument("--autogenerate", action="store_true",
+                          help="compare the models with the database (runs env.py)")
+    revision.add_argument("--head", metavar="REV",
+                          help="the revision to put the new one on (required when there are "
+                               "several heads)")
+    revision.add_argument("--fix", action="store_true",
+                          help="apply the safe fixes to the new file before it is saved")
+    revision.add_argument("--unsafe-fixes", action="store_true",
+                          help="also apply the unsafe fixes (e.g. concurrent index builds, "
+                               "NOT VALID foreign keys)")
+    revision.add_argument("--python", metavar="PATH",
+                          help="the project's Python for --autogenerate (default: .venv or "
+                               "venv beside the Alembic config or above it, else this one)")
+    revision.add_argument("--rev-id", help="the new revision's id (default: a new random one)")
+    revision.add_argument("--alembic-config", type=Path, metavar="PATH", help=config_help)
 
 
 def _selectors(text: str) -> list[str]:
@@ -95,13 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "lint":
             return _lint(args)
+        if args.command in PROJECT_COMMANDS:
+            return PROJECT_COMMANDS[args.command](args)
         if args.command == "rules":
             return _rules()
         if args.command == "rule":
             return _rule(args.rule)
         parser.print_help()
         return 2
-    except (ConfigError, UsageError) as exc:
+    except (ConfigError, UsageError, RevisionCommandError) as exc:
+        if isinstance(exc, NothingToDo):
+            print(f"migls: {exc}", file=sys.stderr)
+            return 1
         print(f"migls: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -221,3 +311,68 @@ def _rule(selector: str) -> int:
         raise UsageError(f"unknown rule '{selector}' (see `migls rules`)")
     sys.stdout.write(rule_page(rule))
     return 0
+
+
+# -- making and moving revisions ------------------------------------------------------------
+
+
+def _environment(config: Path | None) -> Environment:
+    """The one environment a project command works on."""
+    environments, _ = discover([Path(".")] if config is None else [], config)
+    if not environments:
+        raise UsageError("no Alembic environment here; give --alembic-config")
+    if len(environments) > 1:
+        names = ", ".join(display_path(env.name) for env in environments)
+        raise UsageError(f"several Alembic environments here ({names}); choose one with "
+                         "--alembic-config")
+    return environments[0]
+
+
+def _merge(args: argparse.Namespace) -> int:
+    env = _environment(args.alembic_config)
+    path = merge(env, args.heads or None, args.message, rev_id=args.rev_id)
+    print(f"Wrote {display_path(str(path))}")
+    return 0
+
+
+def _rebase(args: argparse.Namespace) -> int:
+    env = _environment(args.alembic_config)
+    changes = rebase(env, args.revision, args.onto)
+    write_changes(changes)
+    for path, _ in changes:
+        print(f"Rewrote {display_path(str(path))}")
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    if args.alembic_config is not None:
+        environments, _ = discover([], args.alembic_config)
+    else:
+        environments, _ = discover(args.paths or [Path(".")])
+    views = []
+    for env in environments:
+        history = load_history(env)
+        result, _, _ = lint_history(env, history.files)
+        views.append(build_view(display_path(env.name), history.graph, result.diagnostics))
+    sys.stdout.write(render_graph(views, args.format))
+    return 0
+
+
+def _revision(args: argparse.Namespace) -> int:
+    env = _environment(args.alembic_config)
+    fix = "unsafe" if args.unsafe_fixes else "safe" if args.fix else None
+    made = new_revision(env, args.message, autogenerate=args.autogenerate, head=args.head,
+                        fix=fix, python=args.python, rev_id=args.rev_id)
+    if made.output:
+        print(made.output, file=sys.stderr)
+    if made.fixes_applied:
+        print(f"Fixed {made.fixes_applied} problem{'s' if made.fixes_applied != 1 else ''}.",
+              file=sys.stderr)
+    if made.diagnostics:
+        sys.stdout.write(render(made.diagnostics, "text", color=sys.stdout.isatty(),
+                                statistics=False, files_checked=1))
+    print(f"Wrote {display_path(str(made.path))}")
+    return 0
+
+
+PROJECT_COMMANDS = {"merge": _merge, "rebase": _rebase, "graph": _graph, "revision": _revision}
