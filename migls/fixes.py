@@ -252,3 +252,22 @@ def remove_comment(file: RevisionFile, span: Span) -> Edit | None:
         return Edit(Span(span.line, 0, span.line + 1, 0), "")
     kept = before.rstrip()
     return Edit(Span(span.line, len(kept), span.line, len(line)), "")
+
+
+def python_string(text: str) -> str:
+    """``text`` as a Python string literal, double-quoted unless it holds a double quote
+    (SQL with quoted identifiers), escapes as ``repr`` writes them."""
+    literal = repr(text)  # single-quoted unless the text holds a single quote
+    if literal.startswith("'") and "'" not in text and '"' not in text:
+        return '"' + literal[1:-1] + '"'
+    return literal
+
+
+def line_indent(line: str) -> str:
+    """The leading whitespace of ``line``."""
+    return line[:len(line) - len(line.lstrip())]
+
+
+def indent_unit(lines: Sequence[str]) -> str:
+    """The file's indentation step (public name of the helper the fixes share)."""
+    return _indent_unit(lines)

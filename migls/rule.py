@@ -153,6 +153,17 @@ class LintRule:
         """The fix for one of this rule's findings (``None``: no automatic fix)."""
         return None
 
+    def alternative_fixes(self, ctx: Context, file: RevisionFile, span: Span,
+                          message: str) -> list[Fix]:
+        """Other ways to resolve one of this rule's findings, after :meth:`fix`.
+
+        ``--fix``/``--unsafe-fixes`` and the JSON ``fix`` field only ever use :meth:`fix`;
+        the language server offers these as further quick fixes, one at a time, so the
+        developer picks the one that fits (MG301: a ``server_default`` placeholder, or the
+        nullable-then-NOT-NULL sequence). Same arguments as :meth:`fix`; the default is none.
+        """
+        return []
+
     @classmethod
     def url(cls) -> str:
         """The rule's page."""
