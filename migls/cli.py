@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("rules", help="list every rule", description="List every rule.")
     rule = commands.add_parser("rule", help="show one rule's page", description="Show one rule's page.")
     rule.add_argument("rule", metavar="RULE", help="a code (MG101) or a name (dangling-down-revision)")
+    server = commands.add_parser(
+        "server", help="run the language server (LSP over stdio)",
+        description="Run the migls language server: LSP over stdio (or TCP with --tcp), for "
+                    "any editor. Reads revision files statically: never imports or runs them.")
+    from migls.server import add_arguments as add_server_arguments
+    add_server_arguments(server)
     return parser
 
 
@@ -186,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _rules()
         if args.command == "rule":
             return _rule(args.rule)
+        if args.command == "server":
+            from migls.server import run as run_server
+            return run_server(args)
         parser.print_help()
         return 2
     except (ConfigError, UsageError, RevisionCommandError) as exc:

@@ -1,0 +1,1 @@
+"""The server's features, one module each; ``register(server)`` attaches a module's handlers."""

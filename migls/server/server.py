@@ -1,0 +1,612 @@
+"""The migls language server: state, scheduling and publishing.
+
+Diagnostics follow every edit through the event loop: an edit bumps its environment's
+generation and (re)starts that environment's lint task, which waits :data:`DEBOUNCE` seconds
+(a newer edit cancels it and starts over), re-parses only the edited documents in the worker
+thread, publishes the edited documents' diagnostics first, then lints the whole environment
+and publishes whatever changed elsewhere (a new head, a parent that now exists). Results for
+an older generation are dropped, so a half-typed line never leaves stale diagnostics behind.
+
+The engine (parsing, rules, graph) runs in one worker thread, never on the loop, and never
+two jobs at once; handlers read the immutable results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace import TextDocument
+
+from migls import __version__
+from migls.graph import Graph
+from migls.model import RevisionFile
+from migls.rule import Diagnostic
+from migls.rulekit import env_sets_lock_timeout
+from migls.server import ranges
+from migls.server.settings import ClientSettings, parse_client_settings
+from migls.server.workspace import (
+    CONFIG_FILE_NAMES,
+    EnvState,
+    JobOutcome,
+    LintJob,
+    canonical,
+    discover_workspace,
+    env_key,
+    env_state,
+    environment_above,
+    graph_of,
+    is_unreadable,
+    list_revision_files,
+    load_files,
+    parse_only,
+    run_job,
+)
+
+logger = logging.getLogger("migls.server")
+
+#: Seconds an edit waits for the next one before the lint starts (a burst of keystrokes is
+#: linted once, at its end).
+DEBOUNCE = 0.02
+#: Watched-file events come in bursts too (a `git checkout`): wait a little longer.
+FILE_EVENTS_DEBOUNCE = 0.05
+
+T = TypeVar("T")
+
+
+class MiglsProtocol(LanguageServerProtocol):
+    """pygls' protocol, negotiating positions in code points (UTF-32) when the client offers
+    them, else UTF-16 (which every client supports): migls columns are code points, so UTF-32
+    needs no conversion and UTF-8 is never preferred."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams
+                       ) -> Generator[Any, Any, types.InitializeResult]:
+        general = params.capabilities.general
+        offered = general.position_encodings if general is not None else None
+        if general is not None and offered:
+            utf32 = types.PositionEncodingKind.Utf32
+            general.position_encodings = [utf32 if utf32 in offered
+                                          else types.PositionEncodingKind.Utf16]
+        try:
+            result: types.InitializeResult = yield from super().lsp_initialize(params)
+        finally:
+            if general is not None:
+                general.position_encodings = offered
+        return result
+
+
+class MiglsServer(LanguageServer):
+    """The server: the environments of the workspace, their parsed files, their diagnostics."""
+
+    def __init__(self) -> None:
+        super().__init__("migls", __version__, protocol_cls=MiglsProtocol,
+                         text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="migls-engine")
+        self.client_settings = ClientSettings()
+        self.roots: list[Path] = []
+        self.envs: dict[str, EnvState] = {}
+        self.discovered: asyncio.Future[None] | None = None
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.loading: dict[str, asyncio.Future[None]] = {}
+        #: Files changed on disk, waiting to be re-read: path -> event counter.
+        self.stale_disk: dict[str, int] = {}
+        self._events = 0
+        #: What was last pushed per URI (a key per diagnostic), to push only changes.
+        self.published: dict[str, tuple[Any, ...]] = {}
+        #: Pull mode: the result id last returned per URI.
+        self.served: dict[str, str] = {}
+        self.uris: dict[str, str] = {}
+        self.shown: set[str] = set()
+        #: Directories known to be in no environment (ordinary Python files).
+        self.outside: set[str] = set()
+        # Capabilities of the client, filled in at initialize.
+        self.pull = False
+        self.refresh_diagnostics = False
+        self.refresh_code_lens = False
+        self.tag_support = False
+        self.code_description = True
+        self.resolve_edits = False
+        self.document_changes = False
+        self.hierarchical_symbols = False
+        self.snippets = False
+        self.watch_files = False
+        self.watch_configuration = False
+        self.pull_configuration = False
+        self.pending_problems: list[str] = []
+        self.pending_log = ""
+        self._lens_shapes: dict[str, tuple[Any, ...]] = {}
+
+    # -- helpers --------------------------------------------------------------------------
+
+    @property
+    def encoding(self) -> str:
+        """The negotiated position encoding."""
+        value = self.workspace.position_encoding
+        return str(getattr(value, "value", value) or ranges.UTF16)
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """Run engine work in the worker thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, partial(function, *args))
+
+    def message(self, text: str, kind: types.MessageType = types.MessageType.Warning,
+                once: bool = True) -> None:
+        """Tell the user (``window/showMessage``); each text once per session."""
+        if once and text in self.shown:
+            return
+        self.shown.add(text)
+        self.window_show_message(types.ShowMessageParams(type=kind, message=f"migls: {text}"))
+        self.log(text, kind)
+
+    def log(self, text: str, kind: types.MessageType = types.MessageType.Log) -> None:
+        """Write to the client's log (``window/logMessage``)."""
+        self.window_log_message(types.LogMessageParams(type=kind, message=f"migls: {text}"))
+
+    def internal_error(self, what: str, exc: BaseException) -> None:
+        """A bug: the traceback goes to the log, one line to the user, the server goes on."""
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.log(f"internal error while {what}:\n{detail}", types.MessageType.Error)
+        self.message(f"internal error while {what}: {exc!r} (details in the log)",
+                     types.MessageType.Error)
+
+    def path_of(self, uri: str) -> str | None:
+        """The file key of a ``file:`` URI (``None`` for other schemes)."""
+        path = to_fs_path(uri)
+        if path is None or not uri.startswith("file:"):
+            return None
+        key = canonical(path)
+        self.uris.setdefault(key, uri)
+        return key
+
+    def uri_of(self, path: str) -> str:
+        """The URI the client knows a file by (the one it opened it with, if it did)."""
+        uri = self.uris.get(path)
+        if uri is None:
+            uri = self.uris[path] = from_fs_path(path) or f"file://{path}"
+        return uri
+
+    def document(self, path: str) -> TextDocument | None:
+        """The open document of a file, if the client has it open."""
+        uri = self.uris.get(path)
+        if uri is None:
+            return None
+        return self.workspace.text_documents.get(uri)
+
+    def open_paths(self) -> list[str]:
+        """Files the client has open."""
+        out = []
+        for uri in list(self.workspace.text_documents):
+            path = self.path_of(uri)
+            if path is not None:
+                out.append(path)
+        return out
+
+    # -- environments -----------------------------------------------------------------------
+
+    def start_discovery(self) -> None:
+        """(Re-)discover the environments in the background; handlers wait for it."""
+        self.discovered = asyncio.ensure_future(self._discover())
+
+    async def ready(self) -> None:
+        """Wait for the environments to be known."""
+        if self.discovered is None:
+            self.start_discovery()
+        assert self.discovered is not None
+        try:
+            await asyncio.shield(self.discovered)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug in discovery must not stop requests
+            self.internal_error("looking for Alembic environments", exc)
+
+    async def _discover(self) -> None:
+        config = self.client_settings.alembic_config
+        config_path = None
+        if config:
+            config_path = Path(config).expanduser()
+            if not config_path.is_absolute() and self.roots:
+                config_path = self.roots[0] / config_path
+        discovery = await self.run(discover_workspace, list(self.roots), config_path)
+        problems = list(discovery.problems)
+        self.outside.clear()
+        old = self.envs
+        new: dict[str, EnvState] = {}
+        for env in discovery.environments:
+            state = env_state(env, self.client_settings, problems)
+            previous = old.get(state.key)
+            if previous is not None:
+                state.files, state.versions = previous.files, previous.versions
+                state.current, state.focus = previous.current, previous.focus
+                state.generation = previous.generation + 1
+            new[state.key] = state
+        # Files opened outside the workspace folders keep the environment found above them.
+        for path in self.open_paths():
+            if not any(state.contains(path) for state in new.values()):
+                above = await self.run(environment_above, Path(path), problems)
+                if above is not None and env_key(above) not in new:
+                    new[env_key(above)] = env_state(above, self.client_settings, problems)
+        for problem in problems:
+            self.message(problem)
+        if not new:
+            self.log("no Alembic environment found in the workspace")
+        self.envs = new
+        for key, state in old.items():
+            if key not in new:
+                self._cancel(key)
+                for path in state.current.diagnostics:
+                    if not any(s.contains(path) for s in new.values()):
+                        self._push(path, [], None, force=True)
+        open_paths = self.open_paths()
+        for state in new.values():
+            if state.loaded or any(state.contains(p) for p in open_paths):
+                state.loaded = False  # the versions directories may have changed: re-list
+                state.focus.update(p for p in open_paths if state.contains(p))
+                self.schedule(state, 0)
+
+    async def env_for(self, path: str) -> EnvState | None:
+        """The environment a file belongs to (looking above it for files outside the
+        workspace folders)."""
+        await self.ready()
+        for state in self.envs.values():
+            if state.contains(path):
+                return state
+        directory = str(Path(path).parent)
+        if directory in self.outside:
+            return None
+        problems: list[str] = []
+        above = await self.run(environment_above, Path(path), problems)
+        for problem in problems:
+            self.message(problem)
+        if above is None:
+            self.outside.add(directory)
+            return None
+        key = env_key(above)
+        if key not in self.envs:
+            self.envs[key] = env_state(above, self.client_settings, problems)
+        state = self.envs[key]
+        return state if state.contains(path) else None
+
+    async def ensure_loaded(self, state: EnvState) -> None:
+        """Read and parse the environment's files on disk, once."""
+        if state.loaded:
+            return
+        future = self.loading.get(state.key)
+        if future is None or future.done():
+            future = self.loading[state.key] = asyncio.ensure_future(self._load(state))
+        await asyncio.shield(future)
+
+    async def _load(self, state: EnvState) -> None:
+        paths = await self.run(list_revision_files, state.env)
+        open_paths = set(self.open_paths())
+        wanted = [p for p in paths if p not in open_paths
+                  and (p not in state.files or state.versions.get(p) is not None)]
+        files = await self.run(load_files, wanted)
+        state.disk_paths = paths
+        for path, file in files.items():
+            self._store_file(state, path, file, None)
+        known = set(paths) | {p for p in open_paths if state.contains(p)}
+        for path in [p for p in state.files if p not in known]:
+            del state.files[path]
+            state.versions.pop(path, None)
+        state.loaded = True
+        state.generation += 1
+
+    def _store_file(self, state: EnvState, path: str, file: RevisionFile,
+                    version: int | None) -> None:
+        state.files[path] = file
+        state.versions[path] = version
+        if is_unreadable(file) and file.syntax_error is not None:
+            self.message(f"{path}: {file.syntax_error[0]}")
+
+    def reconfigure(self, settings: ClientSettings) -> None:
+        """Apply new editor settings: every environment is linted again."""
+        previous = self.client_settings
+        self.client_settings = settings
+        if settings.alembic_config != previous.alembic_config:
+            self.start_discovery()
+            return
+        problems: list[str] = []
+        for state in self.envs.values():
+            fresh = env_state(state.env, settings, problems)
+            state.settings, state.rules = fresh.settings, fresh.rules
+            state.generation += 1
+            if state.loaded:
+                self.schedule(state, 0)
+        for problem in problems:
+            self.message(problem)
+
+    # -- linting ----------------------------------------------------------------------------
+
+    def changed(self, state: EnvState, path: str | None, delay: float) -> None:
+        """An input of ``state`` changed (``path``: an edited document): lint it again."""
+        state.generation += 1
+        if path is not None:
+            state.focus.add(path)
+        self.schedule(state, delay)
+
+    def schedule(self, state: EnvState, delay: float) -> None:
+        """(Re)start the environment's lint task; a pending one is cancelled."""
+        self._cancel(state.key)
+        self.tasks[state.key] = asyncio.ensure_future(self._lint(state, delay))
+
+    def _cancel(self, key: str) -> None:
+        task = self.tasks.pop(key, None)
+        if task is not None and not task.done():
+            task.cancel()
+
+    def job(self, state: EnvState, report: set[str] | None) -> LintJob:
+        """A snapshot of ``state`` for the worker thread."""
+        open_paths = self.open_paths()
+        order = state.paths(open_paths)
+        texts: dict[str, tuple[int, str]] = {}
+        for path in order:
+            document = self.document(path)
+            if document is not None and document.version is not None:
+                if state.versions.get(path) != document.version or path not in state.files:
+                    texts[path] = (document.version, document.source)
+        disk = [p for p in order if p in self.stale_disk and p not in texts]
+        disk += [p for p in order if p not in state.files and p not in texts and p not in disk]
+        return LintJob(state.generation, order, dict(state.files), texts, disk,
+                       state.settings, state.rules, state.lock_timeout_in_env, report)
+
+    def store(self, state: EnvState, job: LintJob, outcome: JobOutcome,
+              counters: dict[str, int]) -> None:
+        """Keep what a job parsed."""
+        for path, file in outcome.parsed.items():
+            if path in job.texts:
+                self._store_file(state, path, file, job.texts[path][0])
+            else:
+                self._store_file(state, path, file, None)
+                if self.stale_disk.get(path) == counters.get(path):
+                    self.stale_disk.pop(path, None)
+
+    async def execute(self, state: EnvState, report: set[str] | None,
+                      lint: bool = True) -> tuple[LintJob, JobOutcome]:
+        """Parse what changed and (optionally) lint, in the worker thread."""
+        await self.ensure_loaded(state)
+        job = self.job(state, report)
+        counters = {p: self.stale_disk[p] for p in job.disk if p in self.stale_disk}
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self.executor, partial(run_job if lint else parse_only, job))
+
+        def keep(done: asyncio.Future[JobOutcome]) -> None:
+            # What was parsed is kept even when a newer edit cancelled the lint waiting for
+            # it: the next job then re-parses only what changed since.
+            if not done.cancelled() and done.exception() is None:
+                self.store(state, job, done.result(), counters)
+
+        future.add_done_callback(keep)
+        outcome = await asyncio.shield(future)
+        return job, outcome
+
+    async def _lint(self, state: EnvState, delay: float) -> None:
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            started = time.perf_counter()
+            if state.focus:
+                job, outcome = await self.execute(state, set(state.focus))
+                self._remember(state, job, outcome, only=job.report)
+                logger.debug("linted %d edited file(s) of %s in %.1f ms", len(job.report or ()),
+                             state.env.name, 1000 * (time.perf_counter() - started))
+            job, outcome = await self.execute(state, None)
+            if state.generation == job.generation:
+                self._remember(state, job, outcome, only=None)
+            logger.debug("linted %s (%d files) in %.1f ms", state.env.name, len(job.order),
+                         1000 * (time.perf_counter() - started))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the server must outlive any bug
+            self.internal_error(f"linting {state.env.name}", exc)
+
+    def _remember(self, state: EnvState, job: LintJob, outcome: JobOutcome,
+                  only: set[str] | None) -> None:
+        """Store a lint result as the current diagnostics and publish what changed."""
+        result = outcome.result
+        assert result is not None
+        by_path: dict[str, list[Diagnostic]] = {path: [] for path in (only or job.order)}
+        for diagnostic in result.diagnostics:
+            by_path.setdefault(diagnostic.path, []).append(diagnostic)
+        if only is None:
+            state.graph_cache = (job.generation, result.graph)
+            for path in [p for p in state.current.diagnostics if p not in by_path]:
+                del state.current.diagnostics[path]
+                state.current.versions.pop(path, None)
+                state.current.generations.pop(path, None)
+                self._push(path, [], None, force=True)
+        refresh = False
+        for path, diagnostics in by_path.items():
+            version = job.texts[path][0] if path in job.texts else state.versions.get(path)
+            document = self.document(path)
+            if document is not None and document.version != version:
+                continue  # the document changed meanwhile: its next lint publishes it
+            state.current.diagnostics[path] = diagnostics
+            state.current.versions[path] = version
+            state.current.generations[path] = job.generation
+            focused = path in state.focus
+            state.focus.discard(path)
+            if self.pull and document is not None:
+                uri = self.uri_of(path)
+                if uri in self.served and self.served[uri] != result_id(diagnostics):
+                    refresh = True
+                continue
+            self._push(path, diagnostics, version if document is not None else None,
+                       force=focused)
+        if refresh and self.refresh_diagnostics:
+            self.workspace_diagnostic_refresh(None)
+        if only is None:
+            self._refresh_code_lens(state, result.graph)
+
+    def _push(self, path: str, diagnostics: list[Diagnostic], version: int | None,
+              force: bool = False) -> None:
+        """``textDocument/publishDiagnostics`` when something changed (always for an
+        edited document, so the client sees its version answered)."""
+        uri = self.uri_of(path)
+        if self.pull and self.document(path) is not None and diagnostics:
+            return
+        key = tuple(diagnostic_key(d) for d in diagnostics)
+        if not force and self.published.get(uri, ()) == key:
+            return
+        self.published[uri] = key
+        items = self.lsp_diagnostics(path, diagnostics)
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
+            uri=uri, diagnostics=items, version=version))
+
+    def clear_pushed(self, path: str, force: bool = False) -> None:
+        """Withdraw pushed diagnostics of a file (opened in pull mode, or gone)."""
+        self._push(path, [], None, force=force)
+
+    def lsp_diagnostics(self, path: str, diagnostics: list[Diagnostic]) -> list[types.Diagnostic]:
+        """Diagnostics as LSP sends them."""
+        from migls.server.features.diagnostics import to_lsp
+
+        state = next((s for s in self.envs.values() if path in s.files), None)
+        file = state.files.get(path) if state is not None else None
+        lines = file.source.text.split("\n") if file is not None and file.source else []
+        return [to_lsp(d, lines, self.encoding, self.tag_support, self.code_description)
+                for d in diagnostics]
+
+    def _refresh_code_lens(self, state: EnvState, graph: Graph) -> None:
+        shape = tuple(sorted((rev, len(node.children), len(node.parents), rev in graph.heads)
+                             for rev, node in graph.nodes.items()))
+        if self._lens_shapes.get(state.key) not in (None, shape) and self.refresh_code_lens:
+            self.workspace_code_lens_refresh(None)
+        self._lens_shapes[state.key] = shape
+
+    async def diagnostics_now(self, path: str) -> list[Diagnostic]:
+        """The diagnostics of a file at the current state of every document (for pull
+        requests and code actions)."""
+        state = await self.env_for(path)
+        if state is None:
+            return []
+        await self.ensure_loaded(state)
+        document = self.document(path)
+        version = document.version if document is not None else None
+        if (state.current.generations.get(path) == state.generation
+                and state.current.versions.get(path) == version):
+            return state.current.diagnostics.get(path, [])
+        job, outcome = await self.execute(state, {path})
+        assert outcome.result is not None
+        found = [d for d in outcome.result.diagnostics if d.path == path]
+        if job.generation == state.generation:
+            state.current.diagnostics[path] = found
+            state.current.versions[path] = version
+            state.current.generations[path] = job.generation
+        return found
+
+    async def fresh(self, path: str) -> tuple[EnvState, RevisionFile] | None:
+        """A file's environment and its parse at the document's current version."""
+        state = await self.env_for(path)
+        if state is None:
+            return None
+        await self.ensure_loaded(state)
+        document = self.document(path)
+        if path not in state.files or (
+                document is not None and state.versions.get(path) != document.version):
+            await self.execute(state, None, lint=False)
+        file = state.files.get(path)
+        return (state, file) if file is not None else None
+
+    async def graph(self, state: EnvState) -> Graph:
+        """The environment's revision graph as of now (built from the current parses)."""
+        await self.ensure_loaded(state)
+        job = self.job(state, None)
+        if job.texts or job.disk:
+            await self.execute(state, None, lint=False)
+        cached = state.graph_cache
+        if cached is not None and cached[0] == state.generation:
+            return cached[1]
+        generation = state.generation
+        files = [state.files[p] for p in state.paths(self.open_paths()) if p in state.files]
+        graph = await self.run(graph_of, files)
+        if generation == state.generation:
+            state.graph_cache = (generation, graph)
+        return graph
+
+    def files_in_order(self, state: EnvState) -> list[RevisionFile]:
+        """The parsed files of an environment, in Alembic's order."""
+        return [state.files[p] for p in state.paths(self.open_paths()) if p in state.files]
+
+    # -- files changed outside the editor --------------------------------------------------
+
+    def files_changed(self, paths: Iterable[tuple[str, bool]]) -> None:
+        """Files created, changed or deleted on disk (``(path, deleted)``)."""
+        rediscover = False
+        touched: set[str] = set()
+        for path, deleted in paths:
+            name = Path(path).name
+            if name in CONFIG_FILE_NAMES:
+                rediscover = True
+                continue
+            for state in self.envs.values():
+                script = state.env.script_location
+                if script is not None and canonical(script / "env.py") == path:
+                    state.lock_timeout_in_env = env_sets_lock_timeout(state.env.env_py_text())
+                    touched.add(state.key)
+                if not state.contains(path):
+                    continue
+                touched.add(state.key)
+                self._events += 1
+                if deleted and self.document(path) is None:
+                    state.files.pop(path, None)
+                    state.versions.pop(path, None)
+                    self.stale_disk.pop(path, None)
+                elif self.document(path) is None:
+                    self.stale_disk[path] = self._events
+                if deleted or path not in state.disk_paths:
+                    state.loaded = False  # the set of files changed: list them again
+        if rediscover:
+            self.start_discovery()
+            return
+        for key in touched:
+            state = self.envs[key]
+            if state.files:  # environments nobody opened a file of stay unread
+                self.changed(state, None, FILE_EVENTS_DEBOUNCE)
+
+    def shutdown_engine(self) -> None:
+        """Stop the worker thread and the pending lints."""
+        for key in list(self.tasks):
+            self._cancel(key)
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def diagnostic_key(diagnostic: Diagnostic) -> tuple[Any, ...]:
+    """What a published diagnostic looks like (to publish only changes)."""
+    return (diagnostic.code, diagnostic.span, diagnostic.message, diagnostic.severity,
+            diagnostic.unnecessary)
+
+
+def result_id(diagnostics: list[Diagnostic]) -> str:
+    """A pull result id: equal diagnostics give equal ids."""
+    return f"{hash(tuple(diagnostic_key(d) for d in diagnostics)) & 0xFFFFFFFFFFFF:x}"
+
+
+def create_server() -> MiglsServer:
+    """A server with every feature registered."""
+    from migls.server import commands
+    from migls.server.features import (
+        code_actions,
+        diagnostics,
+        documents,
+        hover,
+        navigation,
+        symbols,
+    )
+
+    server = MiglsServer()
+    for module in (documents, diagnostics, code_actions, hover, navigation, symbols, commands):
+        module.register(server)
+    return server
