@@ -8,6 +8,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from migls.downgrade import append_inverse_fix
+from migls.fixes import Fix
 from migls.model import RevisionFile
 from migls.ops import DYNAMIC, Arg, Operation
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
@@ -287,11 +289,21 @@ class DowngradeNotInverse(LintRule):
 
     **Fix**: add the missing inverse operation to `downgrade()` (or remove the extra one), or
     make `downgrade()` raise if the revision cannot be undone.
+
+    **The fix** (unsafe) inserts the inverse of the reported `upgrade()` operation
+    (`drop_table`, `drop_column`, `drop_index`, `drop_constraint`, `DROP TYPE`, the rename
+    back), rendered by Alembic, where reverse order puts it: before the first statement of
+    `downgrade()` that undoes an earlier operation of `upgrade()`, else at the end of
+    `downgrade()`; an operation of a `batch_alter_table` block gets its inverse in a batch
+    block. It is offered only when the inverse is exact. A `downgrade()` operation that
+    re-creates something `upgrade()` never dropped gets no fix: whether it should go needs a
+    decision.
     """
 
     CODE = "MG203"
     NAME = "downgrade-not-inverse"
     SEVERITY = Severity.WARNING
+    FIX_SAFETY = "unsafe"
     SUMMARY = "`downgrade()` does not undo what `upgrade()` creates, renames or drops"
     VALID = [
         Valid('''
@@ -389,7 +401,20 @@ class DowngradeNotInverse(LintRule):
             def downgrade():
                 op.drop_index("ix_users_email", table_name="users")
                 op.drop_column("users", "email")
-        ''', range=(7, 5, 7, 56), message="index 'ix_users_name'"),
+        ''', range=(7, 5, 7, 56), message="index 'ix_users_name'", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.add_column("users", sa.Column("email", sa.Text()))
+                op.create_index("ix_users_email", "users", ["email"])
+                op.create_index("ix_users_name", "users", ["name"])
+
+            def downgrade():
+                op.drop_index('ix_users_name', table_name='users')
+                op.drop_index("ix_users_email", table_name="users")
+                op.drop_column("users", "email")
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -402,7 +427,20 @@ class DowngradeNotInverse(LintRule):
 
             def downgrade():
                 op.drop_index("ix_audit_id", table_name="audit")
-        ''', range=(5, 5, 8, 6), message="table 'audit'"),
+        ''', range=(5, 5, 8, 6), message="table 'audit'", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.create_table(
+                    "audit",
+                    sa.Column("id", sa.Integer(), primary_key=True),
+                )
+
+            def downgrade():
+                op.drop_index("ix_audit_id", table_name="audit")
+                op.drop_table('audit')
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -412,7 +450,17 @@ class DowngradeNotInverse(LintRule):
 
             def downgrade():
                 op.drop_index("ix_accounts_name", table_name="accounts")
-        ''', range=(5, 5, 5, 43), message="renames table 'account' to 'accounts'"),
+        ''', range=(5, 5, 5, 43), message="renames table 'account' to 'accounts'", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.rename_table("account", "accounts")
+
+            def downgrade():
+                op.drop_index("ix_accounts_name", table_name="accounts")
+                op.rename_table('accounts', 'account')
+        '''),
         Invalid('''
             revision = "a1"
             down_revision = None
@@ -434,8 +482,55 @@ class DowngradeNotInverse(LintRule):
 
             def downgrade():
                 op.drop_column("users", "mood")
-        ''', range=(5, 5, 5, 57), message="enum type 'mood'"),
+        ''', range=(5, 5, 5, 57), message="enum type 'mood'", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.execute("CREATE TYPE mood AS ENUM ('sad', 'ok')")
+                op.add_column("users", sa.Column("mood", sa.Enum(name="mood", create_type=False)))
+
+            def downgrade():
+                op.drop_column("users", "mood")
+                op.execute('DROP TYPE mood')
+        '''),
+        Invalid('''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.batch_alter_table("users") as batch_op:
+                    batch_op.add_column(sa.Column("email", sa.Text()))
+                    batch_op.create_unique_constraint("uq_users_email", ["email"])
+                    batch_op.add_column(sa.Column("phone", sa.Text()))
+
+            def downgrade():
+                with op.batch_alter_table("users") as batch_op:
+                    batch_op.drop_constraint("uq_users_email", type_="unique")
+                    batch_op.drop_column("email")
+        ''', range=(8, 9, 8, 59), message="column 'users.phone'", fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                with op.batch_alter_table("users") as batch_op:
+                    batch_op.add_column(sa.Column("email", sa.Text()))
+                    batch_op.create_unique_constraint("uq_users_email", ["email"])
+                    batch_op.add_column(sa.Column("phone", sa.Text()))
+
+            def downgrade():
+                with op.batch_alter_table('users', schema=None) as batch_op:
+                    batch_op.drop_column('phone')
+                with op.batch_alter_table("users") as batch_op:
+                    batch_op.drop_constraint("uq_users_email", type_="unique")
+                    batch_op.drop_column("email")
+        '''),
     ]
+
+    def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        if message.startswith("downgrade() creates"):
+            return None  # an extra operation in downgrade(): removing it needs a decision
+        return append_inverse_fix(ctx, file, span)
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:
         upgrade, downgrade = file.upgrade, file.downgrade
