@@ -321,19 +321,22 @@ def without_fixes(rules: list[type[LintRule]]) -> list[type[LintRule]]:
 
 def fixes_for(files: list[RevisionFile], settings: Settings, rules: list[type[LintRule]],
               lock_timeout_in_env: bool, path: str,
-              diagnostics: list[Diagnostic]) -> list[Fix | None]:
-    """The fix of each diagnostic of the file ``path`` (in the worker thread): the engine's
-    own (unused suppressions) or the rule's."""
+              diagnostics: list[Diagnostic]) -> list[list[Fix]]:
+    """The fixes of each diagnostic of the file ``path`` (in the worker thread): the
+    engine's own (unused suppressions) or the rule's ``fix``, then its alternatives."""
     file = next((f for f in files if f.path == path), None)
     by_code = {rule.CODE: rule for rule in rules}
     ctx = Context(files, build_graph(files), settings, lock_timeout_in_env)
-    out: list[Fix | None] = []
+    out: list[list[Fix]] = []
     for diagnostic in diagnostics:
         rule = by_code.get(diagnostic.code)
         if diagnostic.fix is not None or file is None or rule is None:
-            out.append(diagnostic.fix)
+            out.append([diagnostic.fix] if diagnostic.fix is not None else [])
             continue
-        out.append(rule().fix(ctx, file, diagnostic.span, diagnostic.message))
+        checker = rule()
+        first = checker.fix(ctx, file, diagnostic.span, diagnostic.message)
+        others = checker.alternative_fixes(ctx, file, diagnostic.span, diagnostic.message)
+        out.append(([first] if first is not None else []) + list(others))
     return out
 
 

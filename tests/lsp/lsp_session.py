@@ -50,11 +50,18 @@ def make_client() -> LanguageClient:
     def code_lens_refresh(ls: LanguageClient, params: None) -> None:
         ls.code_lens_refreshes += 1  # type: ignore[attr-defined]
 
+    def diagnostic_refresh(ls: LanguageClient, params: None) -> None:
+        ls.diagnostic_refresh_count += 1
+        waiting = getattr(ls, "on_refresh", None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
     features = dict(DEFAULT_CLIENT_FEATURES)
     features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = publish
     features[types.CLIENT_REGISTER_CAPABILITY] = register_capability
     features[types.CLIENT_UNREGISTER_CAPABILITY] = unregister_capability
     features[types.WORKSPACE_CODE_LENS_REFRESH] = code_lens_refresh
+    features[types.WORKSPACE_DIAGNOSTIC_REFRESH] = diagnostic_refresh
     register_lsp_features(client, features)
     return client
 
@@ -261,3 +268,26 @@ def apply_edits(text: str, edits: Sequence[types.TextEdit], encoding: str) -> st
     for start, end, new in spans:
         text = text[:start] + new + text[end:]
     return text
+
+
+def write_revision(root: Path, name: str, text: str) -> Path:
+    """A revision file written into the project's versions directory."""
+    path = root / VERSIONS / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def revision_text(rev: str, parent: str | None, body: str = "pass", downgrade: str = "pass",
+                  message: str = "a change") -> str:
+    """A revision file as Alembic's template writes it (header, metadata, two functions)."""
+    parents = "None" if parent is None else (
+        f'"{parent}"' if "," not in parent else
+        "(" + ", ".join(f'"{p.strip()}"' for p in parent.split(",")) + ")")
+    revises = "" if parent is None else parent.replace(",", ", ").replace("  ", " ")
+    return (f'"""{message}\n\nRevision ID: {rev}\nRevises: {revises}\n'
+            f'Create Date: 2024-03-01 10:00:00.000000\n\n"""\n'
+            "from alembic import op\nimport sqlalchemy as sa\n\n\n"
+            f'revision = "{rev}"\ndown_revision = {parents}\nbranch_labels = None\n'
+            "depends_on = None\n\n\n"
+            f"def upgrade() -> None:\n    {body}\n\n\n"
+            f"def downgrade() -> None:\n    {downgrade}\n")

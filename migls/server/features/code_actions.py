@@ -112,11 +112,13 @@ def register(server: MiglsServer) -> None:
                                  state.lock_timeout_in_env, path, here) if here else []
             fixes: list[types.CodeAction] = []
             ignores: list[types.CodeAction] = []
-            for diagnostic, fix in zip(here, found):
+            for diagnostic, options in zip(here, found):
                 lsp = ls.lsp_diagnostics(path, [diagnostic])
-                if fix is not None:
-                    fixes.append(_action(ls, uri, version, file, fix, lsp, diagnostic,
-                                         ignoring=False))
+                for rank, fix in enumerate(options):
+                    action = _action(ls, uri, version, file, fix, lsp, diagnostic,
+                                     ignoring=False)
+                    action.is_preferred = fix.safe and rank == 0
+                    fixes.append(action)
                 ignore = ignore_fix(file, diagnostic)
                 if ignore is not None:
                     ignores.append(_action(ls, uri, version, file, ignore, lsp, diagnostic,
