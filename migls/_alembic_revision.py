@@ -59,6 +59,11 @@ def main(argv: list[str]) -> int:
             outcome["error"] = f"Alembic is not installed in {sys.executable}; use --python"
         elif isinstance(exc, CommandError):
             outcome["error"] = f"alembic: {str(exc).strip()}"
+        elif isinstance(exc, SyntaxError) and str(exc.filename or "").startswith(request["staging"]):
+            # Alembic imports the file it wrote: the message broke it.
+            outcome["error"] = (f"the generated revision is not valid Python (line {exc.lineno}: "
+                                f"{exc.msg}); is there a quote or backslash in the message? "
+                                "nothing was written")
         elif isinstance(exc, SystemExit):
             outcome["error"] = f"env.py exited (status {exc.code})"
         else:

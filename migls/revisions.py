@@ -728,18 +728,23 @@ def _autogenerate(env: Environment, history: History, message: str | None, paren
         staged_file = read_file(str(staged), data)
         parents = staged_file.parents() or ()
         target = _directory_for(env, history.graph, parents) / staged.name
-        return (target, data), (out + err).strip()
+        # What Alembic printed, less its "Generating <staging path>" line (migls writes the
+        # file, elsewhere).
+        printed = [line for line in (out + err).splitlines() if str(staging) not in line]
+        return (target, data), "\n".join(printed).strip()
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def _wait(process: subprocess.Popen[str], cancelled: Callable[[], bool] | None) -> tuple[str, str]:
-    """Wait for the subprocess, killing it when ``cancelled()`` says so."""
+    """Wait for the subprocess, killing it as soon as ``cancelled()`` says so (it is asked
+    first, then every 0.2 s)."""
     while True:
+        if cancelled is not None and cancelled():
+            process.kill()
+            process.communicate()
+            raise RevisionCommandError("cancelled; nothing was written")
         try:
             return process.communicate(timeout=0.2 if cancelled else None)
         except subprocess.TimeoutExpired:
-            if cancelled is not None and cancelled():
-                process.kill()
-                process.communicate()
-                raise RevisionCommandError("cancelled; nothing was written") from None
+            continue

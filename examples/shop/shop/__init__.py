@@ -1,0 +1,1 @@
+"""The "shop" example application: two tables, enough to autogenerate revisions from."""
