@@ -8,6 +8,7 @@ statement spans that suppression comments attach to.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -183,9 +184,29 @@ class RevisionFile:
         )
 
 
-def read_revision(path: str, source: SourceText) -> RevisionFile:
-    """Parse one revision file. Never raises for bad Python: it records a syntax error
-    and recovers the metadata lines it can read."""
+#: ``MIGLS_READER=libcst`` reads every file with LibCST (the reference the fast reader is
+#: compared with); the default reads with ``ast`` where it can (see :mod:`migls.ast_model`).
+READER_VARIABLE = "MIGLS_READER"
+
+
+def read_revision(path: str, source: SourceText, reader: str | None = None) -> RevisionFile:
+    """Read one revision file. Never raises for bad Python: it records a syntax error
+    and recovers the metadata lines it can read.
+
+    ``reader`` is ``"fast"`` (``ast``, falling back to LibCST where it cannot give the same
+    model) or ``"libcst"``; ``None`` takes ``$MIGLS_READER`` (default ``"fast"``).
+    """
+    if (reader or os.environ.get(READER_VARIABLE) or "fast") != "libcst":
+        from migls.ast_model import read_fast
+        fast = read_fast(path, source)
+        if fast is not None:
+            _legacy_revision(fast, path)
+            return fast
+    return read_revision_libcst(path, source)
+
+
+def read_revision_libcst(path: str, source: SourceText) -> RevisionFile:
+    """Parse one revision file with LibCST (keeping the syntax tree in ``module``)."""
     result = RevisionFile(path=path, source=source)
     if _deeply_nested(source.text):
         # LibCST's native parser overflows the C stack (a crash, not an exception) on
@@ -208,12 +229,37 @@ def read_revision(path: str, source: SourceText) -> RevisionFile:
     with _deep_recursion():  # very deep but valid expressions (long `a + b + ...` chains)
         positions, nodes = compute_positions(module, _module_level_names(module))
         _ModelReader(result, positions, nodes).read(module)
+    _legacy_revision(result, path)
+    return result
+
+
+def _legacy_revision(result: RevisionFile, path: str) -> None:
     if "revision" not in result.metadata:
         match = _LEGACY_REVISION_FILENAME.match(path.rsplit("/", 1)[-1])
         if match:  # Alembic's legacy fallback: the file name is the id.
             result.metadata["revision"] = MetadataValue(
                 "str", (match.group(1),), (Span.point(1),), Span.point(1), 1)
-    return result
+
+
+def read_header(result: RevisionFile, text: str, raw: str, start: Span) -> None:
+    """Read the message and the ``Revision ID:``/``Revises:`` lines of the header docstring
+    (``text`` evaluated, ``raw`` as written starting at ``start``) into ``result``."""
+    lines = [line.strip() for line in text.strip().splitlines()]
+    result.message = lines[0] if lines else None
+    for pattern, attr in ((_HEADER_ID, "docstring_id"), (_HEADER_REVISES, "docstring_revises")):
+        match = pattern.search(raw)
+        if match is None:
+            continue
+        value = match.group("value")
+        # Old templates wrote a merge's parents as a tuple repr: "('a', 'b')".
+        values = tuple(v.strip().strip("'\"") for v in value.strip("()[]").split(",")
+                       if v.strip().strip("'\""))
+        begin, end = match.start("value"), match.end("value")
+        if begin == end:  # empty "Revises:": point just after the colon
+            begin = end = match.start("value")
+        line = start.line + raw.count("\n", 0, begin)
+        col = (begin - raw.rfind("\n", 0, begin) - 1) if "\n" in raw[:begin] else start.column + begin
+        setattr(result, attr, HeaderLine(values, Span(line, col, line, col + (end - begin))))
 
 
 #: Bracket depth above which CPython is asked first (it refuses more than 200).
@@ -386,25 +432,7 @@ class _ModelReader:
         text = node.evaluated_value if isinstance(node, cst.SimpleString) else None
         if not isinstance(text, str):
             return
-        raw = _raw_source(node)
-        start = self.span(node)
-        lines = [line.strip() for line in text.strip().splitlines()]
-        self.result.message = lines[0] if lines else None
-        for pattern, attr in ((_HEADER_ID, "docstring_id"), (_HEADER_REVISES, "docstring_revises")):
-            match = pattern.search(raw)
-            if match is None:
-                continue
-            value = match.group("value")
-            # Old templates wrote a merge's parents as a tuple repr: "('a', 'b')".
-            values = tuple(v.strip().strip("'\"") for v in value.strip("()[]").split(",")
-                           if v.strip().strip("'\""))
-            begin, end = match.start("value"), match.end("value")
-            if begin == end:  # empty "Revises:": point just after the colon
-                begin = end = match.start("value")
-            line = start.line + raw.count("\n", 0, begin)
-            col = (begin - raw.rfind("\n", 0, begin) - 1) if "\n" in raw[:begin] else start.column + begin
-            setattr(self.result, attr,
-                    HeaderLine(values, Span(line, col, line, col + (end - begin))))
+        read_header(self.result, text, _raw_source(node), self.span(node))
 
     # -- functions -------------------------------------------------------------------------
 
