@@ -121,7 +121,8 @@ class MiglsServer(LanguageServer):
         self.resolve_edits = False
         self.document_changes = False
         self.hierarchical_symbols = False
-        self.snippets = False
+        self.markdown_hover = False
+        self.markdown_completion = False
         self.watch_files = False
         self.watch_configuration = False
         self.pull_configuration = False
@@ -136,6 +137,11 @@ class MiglsServer(LanguageServer):
         """The negotiated position encoding."""
         value = self.workspace.position_encoding
         return str(getattr(value, "value", value) or ranges.UTF16)
+
+    def markup(self, text: str, markdown: bool) -> types.MarkupContent:
+        """Markdown for clients that render it, else the same text as plain text."""
+        kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
+        return types.MarkupContent(kind=kind, value=text)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run engine work in the worker thread."""

@@ -44,8 +44,10 @@ def register(server: MiglsServer) -> None:
         ls.document_changes = bool(_get(caps, "workspace.workspace_edit.document_changes"))
         ls.hierarchical_symbols = bool(_get(
             caps, "text_document.document_symbol.hierarchical_document_symbol_support"))
-        ls.snippets = bool(_get(
-            caps, "text_document.completion.completion_item.snippet_support"))
+        markdown = types.MarkupKind.Markdown
+        ls.markdown_hover = markdown in (_get(caps, "text_document.hover.content_format") or [])
+        ls.markdown_completion = markdown in (_get(
+            caps, "text_document.completion.completion_item.documentation_format") or [])
         ls.watch_files = bool(_get(caps, "workspace.did_change_watched_files.dynamic_registration"))
         ls.watch_configuration = bool(_get(
             caps, "workspace.did_change_configuration.dynamic_registration"))

@@ -39,7 +39,7 @@ def register(server: MiglsServer) -> None:
             return None
         text, span = found
         return types.Hover(
-            contents=types.MarkupContent(kind=types.MarkupKind.Markdown, value=text),
+            contents=ls.markup(text, ls.markdown_hover),
             range=ranges.to_range(where.lines, span, ls.encoding))
 
 

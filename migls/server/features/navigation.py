@@ -91,8 +91,8 @@ def register(server: MiglsServer) -> None:
             items.append(types.CompletionItem(
                 label=rev, kind=types.CompletionItemKind.Reference,
                 detail=(", ".join(tags) + ": " if tags else "") + message,
-                documentation=types.MarkupContent(kind=types.MarkupKind.Markdown,
-                                                  value=describe_revision(ls, graph, rev)),
+                documentation=ls.markup(describe_revision(ls, graph, rev),
+                                        ls.markdown_completion),
                 sort_text=f"{0 if head else 1}{index:06d}", filter_text=f"{rev} {message}",
                 text_edit=types.TextEdit(range=edit_range, new_text=rev)))
         if name == "depends_on":
