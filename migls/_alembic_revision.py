@@ -54,8 +54,8 @@ def main(argv: list[str]) -> int:
             from alembic.util import CommandError
         except ImportError:
             CommandError = ()  # type: ignore[assignment,misc]  # noqa: N806
-        if isinstance(exc, ImportError) and getattr(exc, "name", "") and \
-                str(getattr(exc, "name", "")).split(".")[0] == "alembic":
+        missing = str(exc.name or "") if isinstance(exc, ImportError) else ""
+        if missing.split(".")[0] == "alembic":
             outcome["error"] = f"Alembic is not installed in {sys.executable}; use --python"
         elif isinstance(exc, CommandError):
             outcome["error"] = f"alembic: {str(exc).strip()}"
@@ -92,7 +92,7 @@ def _revision(request: dict[str, Any]) -> list[str]:
     from_config = ScriptDirectory.from_config.__func__  # type: ignore[attr-defined]
 
     def with_staging(cls: type[ScriptDirectory], cfg: Config) -> ScriptDirectory:
-        script = from_config(cls, cfg)
+        script: ScriptDirectory = from_config(cls, cfg)
         script.version_locations = [*(script.version_locations or
                                       [os.path.join(script.dir, "versions")]), staging]
         return script

@@ -313,14 +313,12 @@ def head_moves(graph: Graph) -> list[HeadMove]:
             firsts[head] = sorted(r for r in own if not any(p in own for p in graph.nodes[r].parents))
         dates = {h: [create_date(graph.nodes[r].file) for r in firsts[h]] for h in group}
         dated = all(values and all(d is not None for d in values) for values in dates.values())
-
-        def age(head: str) -> tuple[Any, ...]:
+        ages: dict[str, tuple[Any, ...]] = {}
+        for head in group:
             path = min((graph.nodes[r].file.path for r in firsts[head]), default="")
-            if dated:
-                return (min(d for d in dates[head] if d is not None), path, head)
-            return (path, head)
-
-        order = sorted(group, key=age)
+            ages[head] = ((min(d for d in dates[head] if d is not None), path, head) if dated
+                          else (path, head))
+        order = sorted(group, key=ages.__getitem__)
         covered = set(cover[order[0]])
         for previous, head in zip(order, order[1:]):
             segment = cover[head] - covered
@@ -407,8 +405,8 @@ def render_revision(env: Environment, template: _Template, *, revid: str, messag
     returns the path it would be written to and its text. Nothing is written."""
     from alembic.script.revision import tuple_rev_as_scalar
     from alembic.util import CommandError, format_as_comma, to_tuple
-    from mako import exceptions as mako_exceptions
-    from mako.template import Template
+    from mako import exceptions as mako_exceptions  # type: ignore[import-untyped]
+    from mako.template import Template  # type: ignore[import-untyped]
 
     try:
         created = template.script._generate_create_date()
@@ -641,38 +639,35 @@ def new_revision(env: Environment, message: str | None, *, autogenerate: bool = 
     history = load_history(env)
     _require_sound(history)
     parent = choose_head(history.graph, head)
-    if parent is not None and parent not in history.graph.heads and not autogenerate:
+    if parent is not None and parent not in history.graph.heads:
         raise RevisionCommandError(
             f"'{parent}' is not a head (it is followed by "
             f"{', '.join(history.graph.nodes[parent].children)}); a new revision goes on a head")
     template = _template(env)
-    parents = (parent,) if parent else ()
+    parents: tuple[str, ...] = (parent,) if parent else ()
+    output = ""
     if autogenerate:
-        staged, output = _autogenerate(env, history, message, parent, python, rev_id, cancelled)
-        path, data = staged
+        (path, data), output = _autogenerate(env, history, message, parent, python, rev_id,
+                                             cancelled)
         try:
-            text = decode(data).text
+            source = decode(data)
         except UndecodableSource as exc:
-            raise RevisionCommandError(f"the generated revision cannot be read: {exc.reason}") from None
-        _must_compile(text, "the generated revision")
-        file = read_file(str(path), data)
-        revid = file.revision_id or ""
-        parents = file.parents() or ()
+            raise RevisionCommandError(
+                f"the generated revision cannot be read: {exc.reason}; nothing was written") from None
+        _must_compile(source.text, "the generated revision")
+        revid = read_file(str(path), data).revision_id or ""
     else:
         revid = _rev_id(history.graph, rev_id)
         path, text = render_revision(env, template, revid=revid, message=message, parents=parents,
                                      directory=_directory_for(env, history.graph, parents))
-        file = _check_rendered(path, text, revid, parents)
-        output = ""
+        _check_rendered(path, text, revid, parents)
+        source = SourceText(text, template.script.output_encoding, "\n", False)
     if path.exists():
         raise RevisionCommandError(f"{_display(path)} already exists")
-    source = SourceText(text, template.script.output_encoding, "\n", False)
-    file = read_file(str(path), source.encode(text))
-    files = [*history.files, file]
-    files.sort(key=lambda f: f.path)
+    files = sorted([*history.files, read_file(str(path), source.encode(source.text))],
+                   key=lambda f: f.path)
     result, texts, applied = lint_history(env, files, report=lambda f: f.path == str(path), fix=fix)
-    final = texts.get(str(path), text)
-    write_new_file(path, source.encode(final))
+    write_new_file(path, source.encode(texts.get(str(path), source.text)))
     return NewRevision(path, revid, [d for d in result.diagnostics if d.path == str(path)],
                        applied, output)
 
