@@ -1262,12 +1262,17 @@ def _inverse_drop_column(inv: _Inverter, step: Step, op: Operation, index: int) 
     involved = [n for n in table.named if _involves(n, name)]
     if any(not n.exact for n in involved):
         return inv.missing(step, f"an index or constraint on {table_name}.{name} is not known exactly")
+    if op.batch and any(n.name is None and n.kind != "index" for n in involved):
+        return inv.missing(step, _UNNAMED_IN_BATCH)
     builder = _Builder(inv)
     sa_table = builder.table(table, [column], involved, with_others=True)
     schema = inv.schema(op)
     out: list[object] = [ops.AddColumnOp(table_name, sa_table.c[name], schema=schema)]
     out += builder.named_ops(sa_table, involved)
     return out
+
+
+_UNNAMED_IN_BATCH = "a batch block cannot re-create an unnamed constraint (Alembic needs its name)"
 
 
 def _inverse_create_table(inv: _Inverter, step: Step, op: Operation, index: int) -> list[object]:
@@ -1393,7 +1398,7 @@ def _inverse_alter_column(inv: _Inverter, step: Step, op: Operation, index: int)
     elif isinstance(op.literal("existing_nullable"), bool):
         kw["existing_nullable"] = op.literal("existing_nullable")
     if op.arg("server_default") is not None:
-        kw["modify_server_default"] = known.old("server_default", op, "existing_server_default")
+        kw["modify_server_default"] = _default_of(known.old("server_default", op, "existing_server_default"))
         kw["existing_server_default"] = _default_of(inv.value(op, "server_default"))
     elif op.arg("existing_server_default") is not None:
         kw["existing_server_default"] = _default_of(inv.value(op, "existing_server_default"))
@@ -1418,7 +1423,12 @@ def _inverse_alter_column(inv: _Inverter, step: Step, op: Operation, index: int)
 
 
 def _default_of(value: Any) -> Any:
-    """A ``server_default`` as ``AlterColumnOp`` takes it (``False``: none to render)."""
+    """A ``server_default`` as Alembic renders it in ``alter_column``: a string, ``None``,
+    or SQL in a ``DefaultClause`` (a bare ``sa.text`` would be written unquoted)."""
+    import sqlalchemy as sa
+
+    if isinstance(value, sa.sql.ClauseElement):
+        return sa.DefaultClause(value)
     return value
 
 
@@ -1456,7 +1466,7 @@ class _ColumnNow:
         if attribute == "nullable":
             return built.nullable
         if attribute == "server_default":
-            return built.server_default.arg if built.server_default is not None else None
+            return built.server_default  # a DefaultClause, or None
         return built.comment
 
 

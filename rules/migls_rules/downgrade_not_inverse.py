@@ -62,6 +62,8 @@ class Obj:
     table: str | None = None
     columns: tuple[str, ...] = ()
     referent: str | None = None
+    #: Names in an expression index's or a check's SQL: dropping such a column drops it too.
+    mentioned: tuple[str, ...] = ()
 
     def label(self) -> str:
         """``table 'users'``, ``column 'users.email'``, ``index 'ix_users_email'``..."""
@@ -107,8 +109,8 @@ class Effects:
             return any(("column", t, c) in removed for t in tables for c in (key[2], ANY))
         if ("named", ANY) in removed or (table is not None and ("named", table, ANY) in removed):
             return True
-        return any(("column", t, c) in removed for t in tables for column in obj.columns
-                   for c in (column, ANY))
+        return any(("column", t, c) in removed for t in tables
+                   for column in (*obj.columns, *obj.mentioned) for c in (column, ANY))
 
     def mentions(self, name: str) -> bool:
         """Whether literal SQL of the function names ``name``."""
@@ -137,6 +139,14 @@ def _columns(op: Operation) -> tuple[str, ...]:
     if isinstance(value, tuple):
         return tuple(str(c).lower() for c in value if isinstance(c, str))
     return ()
+
+
+def _mentioned(op: Operation) -> tuple[str, ...]:
+    """The names in SQL an index or check is built on (``sa.text("lower(email)")``)."""
+    arg = op.arg("condition") or op.arg("columns")
+    if arg is None or isinstance(arg.value, tuple):
+        return ()
+    return tuple(sorted({w.lower() for w in re.findall(r"[A-Za-z_]\w*", arg.code)}))
 
 
 def effects(ops: Iterable[Operation]) -> Effects:
@@ -178,7 +188,8 @@ def effects(ops: Iterable[Operation]) -> Effects:
             if isinstance(name, str):  # None: named by a convention migls does not know
                 referent = op.literal("referent_table")
                 create(Obj(("named", name), what, table, _columns(op),
-                           referent.lower() if isinstance(referent, str) else None), op)
+                           referent.lower() if isinstance(referent, str) else None,
+                           _mentioned(op)), op)
         elif op.name in _DROPS_NAMED:
             name = _name(op.arg(_DROPS_NAMED[op.name]))
             if isinstance(name, str):
