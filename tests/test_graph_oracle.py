@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -92,9 +93,10 @@ class Rev:
 
 
 @st.composite
-def histories(draw: st.DrawFn, faults: bool = True) -> list[Rev]:
-    count = draw(st.integers(1, len(IDS)))
-    ids = IDS[:count]
+def histories(draw: st.DrawFn, faults: bool = True, pool: Sequence[str] = IDS) -> list[Rev]:
+    """A history of up to ``len(pool)`` revisions, the first ids of ``pool`` in order."""
+    count = draw(st.integers(1, len(pool)))
+    ids = tuple(pool[:count])
     revs: list[Rev] = []
     declared: list[str] = []
     for index, rev in enumerate(ids):
@@ -165,16 +167,40 @@ def name_files(draw: st.DrawFn, revs: list[Rev]) -> list[Rev]:
     return sorted(revs, key=lambda r: r.filename)
 
 
+def show_counts(request: pytest.FixtureRequest, what: str, counts: Counter[str]) -> None:
+    """Print ``counts`` past pytest's capture, at the end of a module's tests (the counts
+    of generated inputs that the long profiles report)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None or capture is None or not counts:
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.ensure_newline()
+        reporter.write_line(f"{request.module.__name__}: {sum(counts.values())} {what}")
+        for kind, count in counts.most_common():
+            reporter.write_line(f"  {count:7d}  {kind}")
+
+
+COMPARED: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_counts(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    show_counts(request, "generated histories compared with Alembic's RevisionMap", COMPARED)
+
+
 def explain(text: str) -> None:
     """Shown with a falsifying example (and ignored outside Hypothesis)."""
     if currently_in_test_context():
         note(text)
 
 
-def tally(what: str) -> None:
+def tally(what: str) -> str:
     """Counted by ``pytest --hypothesis-show-statistics`` (to see what the examples cover)."""
     if currently_in_test_context():
         event(what)
+    return what
 
 
 # -- what Alembic says -------------------------------------------------------------------------
@@ -263,15 +289,21 @@ def codes(result: LintResult) -> dict[str, list[str]]:
     return out
 
 
-def check(revs: list[Rev]) -> None:
+def check(revs: list[Rev]) -> str:
+    """Lint ``revs`` as in-memory sources and judge the result against ``RevisionMap``."""
     sources = {rev.filename: rev.source() for rev in revs}
     explain("\n".join(f"# {name}\n{text}" for name, text in sources.items()))
-    result = lint_sources(sources, select=["MG0", "MG1"])
+    return judge(revs, lint_sources(sources, select=["MG0", "MG1"]), load_with_alembic(revs))
+
+
+def judge(revs: list[Rev], result: LintResult, outcome: AlembicOutcome) -> str:
+    """Whether migls' graph and MG0/MG1 findings (``result``) agree with what Alembic made of
+    the same history (``outcome``); returns the kind of case compared (for the counts).
+    Shared with test_differential.py, which gets both from real files on disk."""
     found = codes(result)
     explain(f"migls: {[(d.code, d.path, d.message) for d in result.diagnostics]}")
     assert "MG001" not in found and "MG003" not in found and "MG107" not in found
 
-    outcome = load_with_alembic(revs)
     explain(f"alembic: {outcome.error!r} {outcome.warnings}")
     error, said = outcome.error, outcome.warnings
     cycle = real_cycle(revs)
@@ -280,9 +312,9 @@ def check(revs: list[Rev]) -> None:
     if any("is present more than once" in w for w in said):
         assert duplicated
     if duplicated:  # Alembic warns unless another fault stops it first
-        tally("duplicate id")
         assert "MG102" in found
-        return  # Alembic keeps the last file of an id, migls the first: nothing to compare
+        # Alembic keeps the last file of an id, migls the first: nothing more to compare.
+        return tally("duplicate id")
     assert "MG102" not in found
 
     ids = {rev.id for rev in revs}
@@ -291,12 +323,11 @@ def check(revs: list[Rev]) -> None:
         # A down_revision naming a branch label: Alembic resolves it while linking children
         # but not while checking cycles, and fails with a KeyError, "broken map" or a false
         # cycle. migls reports MG101 on that element whatever Alembic says.
-        tally("down_revision names a label")
         assert error is not None
         assert "MG101" in found
-        return
+        return tally("down_revision names a label")
     if error is not None:
-        tally(f"Alembic raises {type(error).__name__}")
+        kind = tally(f"Alembic raises {type(error).__name__}")
         if isinstance(error, CycleDetected):  # also Dependency*, LoopDetected, ...
             assert "MG104" in found
             assert cycle
@@ -309,7 +340,7 @@ def check(revs: list[Rev]) -> None:
             assert "MG106" in found or "MG109" in found
         else:
             raise AssertionError(f"unexpected Alembic error: {error!r}")
-        return
+        return kind
 
     assert not said, said
     revision_map = outcome.revision_map
@@ -320,10 +351,9 @@ def check(revs: list[Rev]) -> None:
     for code in ("MG101", "MG105", "MG106"):
         assert code not in found, code
     if cycle:
-        tally("a cycle Alembic misses")
         # Deliberate difference: a cycle Alembic's check misses (see the module docstring).
         assert "MG104" in found
-        return
+        return tally("a cycle Alembic misses")
     assert "MG104" not in found
     for rev in revs:
         node = graph.nodes[rev.id]
@@ -351,14 +381,14 @@ def check(revs: list[Rev]) -> None:
     judged = [h for h in revision_map.heads if h not in hidden]
     expected = conflicting_heads(revision_map, judged)
     assert set(found.get("MG103", [])) == expected
-    tally(f"Alembic loads: {len(revision_map.heads)} heads, {len(expected)} conflicting, "
-          f"{'with' if accidental else 'no'} MG110")
+    return tally(f"Alembic loads: {len(revision_map.heads)} heads, {len(expected)} conflicting, "
+                 f"{'with' if accidental else 'no'} MG110")
 
 
 @settings(PROFILE)
 @given(histories())
 def test_graph_agrees_with_alembic(revs: list[Rev]) -> None:
-    check(revs)
+    COMPARED[check(revs).split(":")[0]] += 1
 
 
 #: Faults that hide part of the graph, and the one rule that must report each.
