@@ -43,6 +43,7 @@ from migls.server.workspace import (
     JobOutcome,
     LintJob,
     canonical,
+    config_stamps,
     discover_workspace,
     env_key,
     env_state,
@@ -99,6 +100,7 @@ class MiglsServer(LanguageServer):
         self.roots: list[Path] = []
         self.envs: dict[str, EnvState] = {}
         self.discovered: asyncio.Future[None] | None = None
+        self._discovery_round = 0
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.loading: dict[str, asyncio.Future[None]] = {}
         #: Files changed on disk, waiting to be re-read: path -> event counter.
@@ -122,7 +124,7 @@ class MiglsServer(LanguageServer):
         self.document_changes = False
         self.hierarchical_symbols = False
         self.markdown_hover = False
-        self.markdown_completion = False
+        self.completion_formats: list[types.MarkupKind] = []
         self.watch_files = False
         self.watch_configuration = False
         self.pull_configuration = False
@@ -142,6 +144,15 @@ class MiglsServer(LanguageServer):
         """Markdown for clients that render it, else the same text as plain text."""
         kind = types.MarkupKind.Markdown if markdown else types.MarkupKind.PlainText
         return types.MarkupContent(kind=kind, value=text)
+
+    def documentation(self, text: str) -> types.MarkupContent | str:
+        """Completion documentation in a format the client declared (a plain string when it
+        declared none)."""
+        if types.MarkupKind.Markdown in self.completion_formats:
+            return self.markup(text, True)
+        if types.MarkupKind.PlainText in self.completion_formats:
+            return self.markup(text, False)
+        return text
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """Run engine work in the worker thread."""
@@ -203,22 +214,28 @@ class MiglsServer(LanguageServer):
     # -- environments -----------------------------------------------------------------------
 
     def start_discovery(self) -> None:
-        """(Re-)discover the environments in the background; handlers wait for it."""
-        self.discovered = asyncio.ensure_future(self._discover())
+        """(Re-)discover the environments in the background; handlers wait for it. Only the
+        latest discovery's result is used."""
+        self._discovery_round += 1
+        self.discovered = asyncio.ensure_future(self._discover(self._discovery_round))
 
     async def ready(self) -> None:
-        """Wait for the environments to be known."""
+        """Wait for the environments to be known (by the latest discovery)."""
         if self.discovered is None:
             self.start_discovery()
-        assert self.discovered is not None
-        try:
-            await asyncio.shield(self.discovered)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bug in discovery must not stop requests
-            self.internal_error("looking for Alembic environments", exc)
+        while True:
+            current = self.discovered
+            assert current is not None
+            try:
+                await asyncio.shield(current)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug in discovery must not stop requests
+                self.internal_error("looking for Alembic environments", exc)
+            if current is self.discovered:
+                return
 
-    async def _discover(self) -> None:
+    async def _discover(self, round_: int) -> None:
         config = self.client_settings.alembic_config
         config_path = None
         if config:
@@ -227,28 +244,29 @@ class MiglsServer(LanguageServer):
                 config_path = self.roots[0] / config_path
         discovery = await self.run(discover_workspace, list(self.roots), config_path)
         problems = list(discovery.problems)
-        self.outside.clear()
-        old = self.envs
         new: dict[str, EnvState] = {}
         for env in discovery.environments:
-            state = env_state(env, self.client_settings, problems)
-            previous = old.get(state.key)
-            if previous is not None:
-                state.files, state.versions = previous.files, previous.versions
-                state.current, state.focus = previous.current, previous.focus
-                state.generation = previous.generation + 1
-            new[state.key] = state
+            new[env_key(env)] = env_state(env, self.client_settings, problems)
         # Files opened outside the workspace folders keep the environment found above them.
         for path in self.open_paths():
             if not any(state.contains(path) for state in new.values()):
                 above = await self.run(environment_above, Path(path), problems)
                 if above is not None and env_key(above) not in new:
                     new[env_key(above)] = env_state(above, self.client_settings, problems)
+        if round_ != self._discovery_round:
+            return  # a newer discovery started meanwhile: its result counts
         for problem in problems:
             self.message(problem)
         if not new:
             self.log("no Alembic environment found in the workspace")
-        self.envs = new
+        old, self.envs = self.envs, new
+        self.outside.clear()
+        for key, state in new.items():
+            previous = old.get(key)
+            if previous is not None:  # parses and diagnostics stay; the file list is re-read
+                state.files, state.versions = previous.files, previous.versions
+                state.current, state.focus = previous.current, previous.focus
+                state.generation = previous.generation + 1
         for key, state in old.items():
             if key not in new:
                 self._cancel(key)
@@ -256,9 +274,8 @@ class MiglsServer(LanguageServer):
                     if not any(s.contains(path) for s in new.values()):
                         self._push(path, [], None, force=True)
         open_paths = self.open_paths()
-        for state in new.values():
-            if state.loaded or any(state.contains(p) for p in open_paths):
-                state.loaded = False  # the versions directories may have changed: re-list
+        for key, state in new.items():
+            if state.files or any(state.contains(p) for p in open_paths):
                 state.focus.update(p for p in open_paths if state.contains(p))
                 self.schedule(state, 0)
 
@@ -402,6 +419,9 @@ class MiglsServer(LanguageServer):
         try:
             if delay:
                 await asyncio.sleep(delay)
+            if state.stamps != config_stamps(state.env):
+                self.start_discovery()  # the configuration changed: it lints everything again
+                return
             started = time.perf_counter()
             if state.focus:
                 job, outcome = await self.execute(state, set(state.focus))

@@ -216,6 +216,8 @@ class EnvState:
     #: Paths edited since their diagnostics were last published.
     focus: set[str] = field(default_factory=set)
     graph_cache: tuple[int, Graph] | None = None
+    #: Modification times of the configuration files this state was built from.
+    stamps: dict[str, int] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -241,7 +243,28 @@ def env_state(env: Environment, client: ClientSettings,
               problems: list[str]) -> EnvState:
     """The state of a newly found environment with the editor's settings applied."""
     settings, rules = effective_settings(env, client, problems)
-    return EnvState(env, settings, rules, env_sets_lock_timeout(env.env_py_text()))
+    return EnvState(env, settings, rules, env_sets_lock_timeout(env.env_py_text()),
+                    stamps=config_stamps(env))
+
+
+def config_stamps(env: Environment) -> dict[str, int]:
+    """Modification times of the files the environment's configuration comes from (and of
+    those that would take over if created), so that a change is noticed even by a client
+    that does not report file changes."""
+    paths = {env.config_path, env.settings.source}
+    if env.config_path is not None:
+        directory = env.config_path.parent
+        paths.update({directory / "alembic.ini", directory / "pyproject.toml",
+                      directory / "migls.toml"})
+    stamps: dict[str, int] = {}
+    for path in paths:
+        if path is None:
+            continue
+        try:
+            stamps[str(path)] = path.stat().st_mtime_ns
+        except OSError:
+            stamps[str(path)] = -1
+    return stamps
 
 
 def effective_settings(env: Environment, client: ClientSettings,

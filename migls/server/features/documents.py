@@ -46,7 +46,7 @@ def register(server: MiglsServer) -> None:
             caps, "text_document.document_symbol.hierarchical_document_symbol_support"))
         markdown = types.MarkupKind.Markdown
         ls.markdown_hover = markdown in (_get(caps, "text_document.hover.content_format") or [])
-        ls.markdown_completion = markdown in (_get(
+        ls.completion_formats = list(_get(
             caps, "text_document.completion.completion_item.documentation_format") or [])
         ls.watch_files = bool(_get(caps, "workspace.did_change_watched_files.dynamic_registration"))
         ls.watch_configuration = bool(_get(

@@ -91,8 +91,7 @@ def register(server: MiglsServer) -> None:
             items.append(types.CompletionItem(
                 label=rev, kind=types.CompletionItemKind.Reference,
                 detail=(", ".join(tags) + ": " if tags else "") + message,
-                documentation=ls.markup(describe_revision(ls, graph, rev),
-                                        ls.markdown_completion),
+                documentation=ls.documentation(describe_revision(ls, graph, rev)),
                 sort_text=f"{0 if head else 1}{index:06d}", filter_text=f"{rev} {message}",
                 text_edit=types.TextEdit(range=edit_range, new_text=rev)))
         if name == "depends_on":
