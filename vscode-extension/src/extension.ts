@@ -67,9 +67,12 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (RESTART_SETTINGS.some((s) => event.affectsConfiguration(s))) void controller.restart();
-      else if (event.affectsConfiguration("migls")) void controller.sendSettings().then(refreshSoon);
+      // The language client tells the server, which asks for the new settings (middleware).
+      else if (event.affectsConfiguration("migls")) refreshSoon();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => void controller.restart()),
+    // Trusting the workspace allows its own .venv.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void controller.restart()),
   );
   if (vscode.extensions.getExtension("ms-python.python")) {
     try {

@@ -12,8 +12,11 @@ function escape(value: string): string {
   return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** The SVG lines and dots plus one clickable HTML row per revision, for one environment. */
-function renderEnvironment(graph: EnvironmentGraph, root: string | undefined): string {
+/**
+ * The SVG lines and dots plus one clickable HTML row per revision, for one environment, and
+ * the CSS that places the rows beside the graph (the page's CSP forbids style attributes).
+ */
+function renderEnvironment(graph: EnvironmentGraph, root: string | undefined, index: number): { html: string; css: string } {
   const layout = layoutGraph(graph.nodes);
   const at = new Map(layout.placements.map((p) => [p.node.id, p]));
   const heads = new Set(graph.heads);
@@ -75,7 +78,7 @@ function renderEnvironment(graph: EnvironmentGraph, root: string | undefined): s
       ? ` role="button" tabindex="0" data-path="${escape(n.path)}" data-line="${n.line ?? -1}" title="Open ${escape(file)}"`
       : "";
     return (
-      `<div class="row${n.path ? " link" : ""}" data-revision="${escape(n.id)}" style="top:${p.row * ROW}px;left:${width}px"${attrs}>` +
+      `<div class="row${n.path ? " link" : ""}" data-revision="${escape(n.id)}"${attrs}>` +
       `<span class="rev">${escape(n.id)}</span>${badges.join("")}<span class="message">${escape(n.message)}</span></div>`
     );
   });
@@ -83,27 +86,28 @@ function renderEnvironment(graph: EnvironmentGraph, root: string | undefined): s
   const title = graph.name || "Alembic environment";
   const headCount = graph.heads.length;
   const warning = headCount > 1
-    ? `<p class="warning">${headCount} heads: <code>alembic upgrade head</code> fails. ` +
+    ? `<p class="heads-warning">${headCount} heads: <code>alembic upgrade head</code> fails. ` +
       `<button data-command="migls.heads.merge">Merge Heads</button> ` +
       `<button data-command="migls.heads.rebase">Rebase onto Head…</button></p>`
     : "";
-  return (
-    `<section class="environment" data-environment="${escape(title)}">` +
+  const html =
+    `<section class="environment env${index}" data-environment="${escape(title)}">` +
     `<h2>${escape(title)} <span class="summary">${graph.nodes.length} revisions, ${headCount} head${headCount === 1 ? "" : "s"}</span></h2>` +
     warning +
-    `<div class="graph" style="height:${height}px">` +
+    `<div class="graph">` +
     `<svg width="${width}" height="${height}" aria-hidden="true">${paths.join("")}${dots.join("")}</svg>` +
     rows.join("") +
-    `</div></section>`
-  );
+    `</div></section>`;
+  return { html, css: `.env${index} .row { margin-left: ${width}px; }` };
 }
 
 /** The whole page: toolbar, one section per environment, and the click handling script. */
 export function renderGraphPage(result: GraphResult, root: string | undefined, cspSource: string): string {
   const nonce = crypto.randomBytes(16).toString("base64");
+  const sections = (result.graphs ?? []).map((g, i) => renderEnvironment(g, root, i));
   const body = result.graphs
     ? result.graphs.length > 0
-      ? result.graphs.map((g) => renderEnvironment(g, root)).join("")
+      ? sections.map((s) => s.html).join("")
       : `<p>No Alembic environment found in this workspace.</p>`
     : `<p class="error">The revision graph is not available: ${escape(result.error)}</p>`;
   return `<!DOCTYPE html>
@@ -118,7 +122,7 @@ button { background: var(--vscode-button-secondaryBackground); color: var(--vsco
 button:hover { background: var(--vscode-button-secondaryHoverBackground); }
 h2 { font-size: 1.1em; margin: 16px 0 6px; }
 .summary { font-weight: normal; opacity: 0.7; margin-left: 8px; }
-.warning { color: var(--vscode-editorWarning-foreground); }
+.heads-warning { color: var(--vscode-editorWarning-foreground); }
 .error { color: var(--vscode-errorForeground); }
 .graph { position: relative; }
 svg { position: absolute; left: 0; top: 0; overflow: visible; }
@@ -133,7 +137,7 @@ svg { position: absolute; left: 0; top: 0; overflow: visible; }
 .lane3 { stroke: var(--vscode-charts-green); } circle.lane3, rect.lane3 { fill: var(--vscode-charts-green); }
 .lane4 { stroke: var(--vscode-charts-yellow); } circle.lane4, rect.lane4 { fill: var(--vscode-charts-yellow); }
 .lane5 { stroke: var(--vscode-charts-red); } circle.lane5, rect.lane5 { fill: var(--vscode-charts-red); }
-.row { position: absolute; height: ${ROW}px; line-height: ${ROW}px; white-space: nowrap; padding: 0 6px; border-radius: 3px; }
+.row { height: ${ROW}px; line-height: ${ROW}px; white-space: nowrap; padding: 0 6px; border-radius: 3px; }
 .row.link { cursor: pointer; }
 .row.link:hover, .row.link:focus { background: var(--vscode-list-hoverBackground); outline: none; }
 .rev { font-family: var(--vscode-editor-font-family); margin-right: 8px; }
@@ -143,6 +147,7 @@ svg { position: absolute; left: 0; top: 0; overflow: visible; }
 .badge.missing { background: var(--vscode-errorForeground); color: var(--vscode-editor-background); }
 .badge.finding.error { background: var(--vscode-editorError-foreground); color: var(--vscode-editor-background); }
 .badge.finding.warning { background: var(--vscode-editorWarning-foreground); color: var(--vscode-editor-background); }
+${sections.map((s) => s.css).join("\n")}
 .badge.label { background: var(--vscode-charts-purple); color: var(--vscode-editor-background); }
 </style></head>
 <body class="migls-graph">
@@ -208,8 +213,9 @@ export class GraphPanel implements vscode.Disposable {
       // Without a line from the graph, put the cursor on the `revision = ...` assignment.
       const line = message.line >= 0 ? message.line : Math.max(0, document.getText().split(/\r?\n/).findIndex((l) => /^revision\b/.test(l)));
       const position = new vscode.Position(line, 0);
+      // Beside the graph, which stays in view for the next click.
       await vscode.window.showTextDocument(document, {
-        viewColumn: vscode.ViewColumn.Active,
+        viewColumn: vscode.ViewColumn.Beside,
         selection: new vscode.Range(position, position),
       });
     } else if (message.command === "refresh") {

@@ -136,7 +136,9 @@ export async function locateMigls(folder: vscode.WorkspaceFolder | undefined): P
     tried.push(`the selected interpreter ${selected} has no migls`);
   }
 
-  for (const folderCandidate of folder ? [folder] : vscode.workspace.workspaceFolders ?? []) {
+  // A workspace's own .venv is code from the workspace: run it only when the workspace is trusted.
+  const folders = vscode.workspace.isTrusted ? (folder ? [folder] : vscode.workspace.workspaceFolders ?? []) : [];
+  for (const folderCandidate of folders) {
     for (const venv of [".venv", "venv"]) {
       const python = path.join(folderCandidate.uri.fsPath, venv, binDir, `python${exeSuffix}`);
       if (!isExecutable(python)) continue;

@@ -1,5 +1,6 @@
 import * as vscode from "vscode";
 import {
+  DidChangeConfigurationNotification,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -108,6 +109,9 @@ export class ServerController implements vscode.Disposable {
 
     const executable = { command: command.argv[0], args: [...command.argv.slice(1), "server"], options: { cwd: this.folder?.uri.fsPath } };
     const serverOptions: ServerOptions = { run: executable, debug: executable };
+    // Assigned below; the middleware runs only once the client exists.
+    // eslint-disable-next-line prefer-const
+    let client: LanguageClient;
     const clientOptions: LanguageClientOptions = {
       documentSelector: [
         { scheme: "file", language: "python" },
@@ -117,6 +121,28 @@ export class ServerController implements vscode.Disposable {
       traceOutputChannel: this.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
       initializationOptions: { settings: serverSettings(this.folder) },
+      middleware: {
+        workspace: {
+          // The server asks for the "migls" section: answer with the settings it knows, in its
+          // shape (the extension's own keys, like migls.path, are not its business).
+          configuration: async (params, token, next) => {
+            const answers = await next(params, token);
+            if (!Array.isArray(answers)) return answers;
+            return params.items.map((item, i) => {
+              if (item.section !== "migls") return answers[i] as unknown;
+              const scope = item.scopeUri ? vscode.workspace.getWorkspaceFolder(vscode.Uri.parse(item.scopeUri)) : undefined;
+              return serverSettings(scope ?? this.folder);
+            });
+          },
+          // The same for the settings pushed on a change (the client would send the whole section).
+          didChangeConfiguration: async (sections, next) => {
+            if (sections !== undefined && !sections.includes("migls")) return next(sections);
+            await client.sendNotification(DidChangeConfigurationNotification.type, {
+              settings: { migls: serverSettings(this.folder) },
+            });
+          },
+        },
+      },
       synchronize: {
         fileEvents: [
           vscode.workspace.createFileSystemWatcher("**/*.py"),
@@ -124,7 +150,7 @@ export class ServerController implements vscode.Disposable {
         ],
       },
     };
-    const client = new LanguageClient("migls", "migls", serverOptions, clientOptions);
+    client = new LanguageClient("migls", "migls", serverOptions, clientOptions);
     client.onDidChangeState((event) => {
       if (this.client !== client) return;
       if (event.newState === State.Running) this.setState("running");
@@ -187,13 +213,6 @@ export class ServerController implements vscode.Disposable {
   /** The running client, for requests the extension makes itself (fix-all on save). */
   get languageClient(): LanguageClient | undefined {
     return this.client?.state === State.Running ? this.client : undefined;
-  }
-
-  /** Sends the current settings to the running server. */
-  async sendSettings(): Promise<void> {
-    await this.client?.sendNotification("workspace/didChangeConfiguration", {
-      settings: { migls: serverSettings(this.folder) },
-    });
   }
 
   dispose(): void {
