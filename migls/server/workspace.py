@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from migls.config import ConfigError, Settings, find_settings, load_toml
-from migls.discovery import SKIPPED_DIRS, Environment, read_alembic_config
+from migls.discovery import REVISION_FILE, SKIPPED_DIRS, Environment, read_alembic_config
 from migls.engine import LintResult, lint_files, read_file
 from migls.fixes import Fix
 from migls.graph import Graph, build_graph
@@ -225,7 +225,10 @@ class EnvState:
         return env_key(self.env)
 
     def contains(self, path: str) -> bool:
-        """Whether ``path`` is a revision file location of this environment."""
+        """Whether ``path`` is a revision file of this environment (by its place and name:
+        Alembic skips ``__init__.py`` and editors' ``.#`` lock files)."""
+        if not REVISION_FILE.match(Path(path).name):
+            return False
         try:
             return self.env.contains(Path(path))
         except OSError:
