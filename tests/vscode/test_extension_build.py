@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -54,3 +56,18 @@ def test_settings_and_commands_are_documented() -> None:
     for command in PACKAGE["contributes"]["commands"]:
         title = f"{command['category']}: {command['title']}"
         assert f"**{title}**" in README, f"{title} is not in vscode-extension/README.md"
+
+
+def test_npm_ci_and_package_work_offline(toolchain: Toolchain, vsix: Path, tmp_path: Path) -> None:
+    # The committed sources alone, installed from the npm cache the first install filled.
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=EXTENSION, capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    copy = tmp_path / "vscode-extension"
+    for name in filter(None, tracked):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(EXTENSION / name, copy / name)
+    for command in (["ci", "--offline", "--no-audit", "--no-fund"], ["run", "package"]):
+        done = subprocess.run(["npm", *command], cwd=copy, env=toolchain.env(), capture_output=True,
+                              text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (copy / "dist" / "migls.vsix").stat().st_size > 10_000
