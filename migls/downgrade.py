@@ -34,15 +34,13 @@ import importlib
 import re
 import types
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
-
+from typing import TYPE_CHECKING, Any, Literal
 
 from migls.fixes import Edit, Fix, _indent_unit
 from migls.model import RevisionFile
 from migls.ops import DYNAMIC, Arg, ColumnDef, Operation
-from migls.signatures import BATCH_OPERATIONS, OPERATIONS
 from migls.span import Span
 
 if TYPE_CHECKING:
@@ -58,10 +56,15 @@ _CREATE_TYPE = re.compile(r"^\s*CREATE\s+TYPE\s+((?:\"?\w+\"?\.)?\"?\w+\"?)\s+AS
 _SET = re.compile(r"^\s*SET\s", re.IGNORECASE)
 _SELECT = re.compile(r"^\s*(SELECT|SHOW)\b", re.IGNORECASE)
 _DDL_WORD = re.compile(r"\b(CREATE|ALTER|DROP|RENAME|TRUNCATE|COMMENT)\b", re.IGNORECASE)
-#: Calls that only build objects (no effect on the database) in a statement of ``upgrade()``.
+#: Calls that only build objects or read the catalog (no effect on the database) in a
+#: statement of ``upgrade()`` (``insp = sa.inspect(bind)``).
 _HARMLESS_CALLS = frozenset({"get_bind", "get_context", "table", "column", "text", "select",
                              "literal_column", "bindparam", "and_", "or_", "not_", "func",
-                             "inline_literal", "f", "MetaData", "Table", "Column"})
+                             "inline_literal", "f", "MetaData", "Table", "Column", "inspect",
+                             "from_engine", "reflect", "get_table_names", "get_view_names",
+                             "get_columns", "get_indexes", "get_foreign_keys", "get_pk_constraint",
+                             "get_unique_constraints", "get_check_constraints", "get_enums",
+                             "get_schema_names", "has_table", "has_index"})
 _CONSTRAINT_TYPES = {"create_unique_constraint": "unique", "create_primary_key": "primary",
                      "create_foreign_key": "foreignkey", "create_check_constraint": "check",
                      "create_exclude_constraint": "exclude"}
@@ -587,7 +590,7 @@ class Evaluator:
                     kw.arg is None for kw in node.keywords):
                 raise CannotBuild("*args")
             args = [self._eval(arg, aliases) for arg in node.args]
-            kwargs = {kw.arg: self._eval(kw.value, aliases) for kw in node.keywords}
+            kwargs = {str(kw.arg): self._eval(kw.value, aliases) for kw in node.keywords}
             return construct(func, args, kwargs)
         raise CannotBuild(type(node).__name__)
 
@@ -768,11 +771,39 @@ class Catalog:
             if predicate(table):
                 self.tables[name] = replace(table, complete=False)
 
-    def apply(self, op: Operation, path: str) -> None:
-        """Replay one operation of the file at ``path``."""
+    def apply(self, op: Operation, file: RevisionFile) -> None:
+        """Replay one operation of ``file``."""
         handler = _REPLAY.get(op.name)
-        if handler is not None:
-            handler(self, op, path)
+        if handler is None:
+            return
+        handler(self, op, file.path)
+        if op.table in self.tables and op.name in ("create_table", "add_column", "alter_column") and (
+                _unpacks(op, file)):
+            # arguments unpacked from a variable (``*COLUMNS``, ``**changes``): not known
+            table = self.tables[op.table]
+            changed = op.literal("column_name")
+            self.tables[op.table] = replace(table, complete=False, columns=tuple(
+                replace(c, exact=False) if c.name == changed else c for c in table.columns))
+
+
+def _unpacks(op: Operation, file: RevisionFile) -> bool:
+    """Whether the call passes ``*args`` or ``**kwargs`` (the model does not read them)."""
+    if file.source is None:
+        return True
+    lines = file.source.text.split("\n")[op.span.line - 1:op.span.end_line]
+    if not lines:
+        return True
+    lines[-1] = lines[-1][:op.span.end_column]
+    lines[0] = lines[0][op.span.column:]
+    code = "\n".join(lines)
+    if "*" not in code:
+        return False
+    try:
+        call = ast.parse(code.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    return isinstance(call, ast.Call) and (any(isinstance(a, ast.Starred) for a in call.args)
+                                           or any(k.arg is None for k in call.keywords))
 
 
 def _name_of(arg: Arg | None) -> object:
@@ -1106,7 +1137,7 @@ def catalog_before(ctx: Context, file: RevisionFile) -> Catalog:
             upgrade = node.file.upgrade
             for op in upgrade.ops if upgrade is not None else ():
                 if op.runs_on(dialect):
-                    catalog.apply(op, node.file.path)
+                    catalog.apply(op, node.file)
     if any(other is not graph for other, _ in _CATALOGS.values()):
         _CATALOGS.clear()
     _CATALOGS[key] = (graph, catalog)
@@ -1186,7 +1217,7 @@ class _Inverter:
         while self._applied < index:
             op = self.steps[self._applied].op
             if op is not None and op.runs_on(self.dialect):
-                self._catalog.apply(op, self.file.path)
+                self._catalog.apply(op, self.file)
             self._applied += 1
         return self._catalog
 
@@ -1659,7 +1690,7 @@ class _Builder:
             value = self.evaluator.value(Expr(arg.code, item.source.path))
             return list(value) if isinstance(value, (list, tuple)) else [value]
         if item.origin == "item":
-            callee, args, kwargs = self.evaluator.call(item.source)
+            _, args, _ = self.evaluator.call(item.source)
             return list(args[1:])
         raise CannotBuild("index elements")
 
@@ -1675,7 +1706,7 @@ class _Builder:
         if item.origin == "fk":
             return self._fk_options(item)
         if item.origin == "item":
-            callee, args, kwargs = self.evaluator.call(item.source)
+            _, args, kwargs = self.evaluator.call(item.source)
             if item.kind == "check":
                 kwargs["sqltext"] = args[0] if args else None
             if item.kind != "index":
@@ -1861,18 +1892,18 @@ def _render(ctx: Context, layout: _Layout, groups: list[_Group]) -> Generated | 
     context = MigrationContext.configure(dialect=dialect)
     seen: list[Any] = []
 
-    def remember(kind: str, obj: Any, autogen_context: Any) -> bool:
+    def remember(kind: str, obj: Any, autogen_context: Any) -> Literal[False]:
         seen.append(autogen_context)  # Alembic's context: it collects the imports needed
         return False
 
     try:
-        text = render_python_code(ops.DowngradeOps(ops=top), sqlalchemy_module_prefix=f"{sa_name[0]}.",
+        rendered = render_python_code(ops.DowngradeOps(ops=top), sqlalchemy_module_prefix=f"{sa_name[0]}.",
                                   alembic_module_prefix=f"{op_name[0]}.", render_as_batch=True,
                                   render_item=remember, migration_context=context)
     except Exception:  # noqa: BLE001 - Alembic cannot render what was built: no fix
         return None
-    lines = text.split("\n")
-    lines = [line[4:] if line.startswith("    ") else line for line in lines[1:-1]]
+    lines = rendered.split("\n")
+    lines = [line.removeprefix("    ") for line in lines[1:-1]]
     while lines and not lines[-1].strip():
         lines.pop()
     needed: set[str] = set()
