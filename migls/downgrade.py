@@ -155,8 +155,9 @@ def append_inverse_fix(ctx: Context, file: RevisionFile, span: Span) -> Fix | No
     ``downgrade()`` where reverse order puts it: before the inverse of any earlier
     operation, else at the end. Only exact inverses are offered."""
     layout = _Layout.of(file)
-    if layout is None or layout.upgrade is None or layout.downgrade is None or file.upgrade is None:
-        return None
+    if (layout is None or layout.upgrade is None or layout.downgrade is None or file.upgrade is None
+            or layout.downgrade.one_line is not None):
+        return None  # (a one-line downgrade cannot take another statement below it)
     steps = read_steps(file, layout, "upgrade")
     index = next((i for i, step in enumerate(steps) if step.op is not None and step.op.span == span), None)
     if index is None:
@@ -349,10 +350,10 @@ def read_steps(file: RevisionFile, layout: _Layout, function: str) -> list[Step]
     model = file.upgrade if function == "upgrade" else file.downgrade
     if target is None or model is None:
         return []
-    by_start = {(op.span.line, op.span.column): op for op in model.ops}
+    by_span = {op.span: op for op in model.ops}
     steps: list[Step] = []
     for statement in target.node.body:
-        steps += _statement_steps(layout, statement, by_start, None)
+        steps += _statement_steps(layout, statement, by_span, None)
     return steps
 
 
@@ -365,7 +366,7 @@ def _first_line(layout: _Layout, node: ast.stmt) -> tuple[int, str]:
     return node.lineno, text
 
 
-def _statement_steps(layout: _Layout, statement: ast.stmt, by_start: dict[tuple[int, int], Operation],
+def _statement_steps(layout: _Layout, statement: ast.stmt, by_span: dict[Span, Operation],
                      batch: Batch | None) -> list[Step]:
     line, code = _first_line(layout, statement)
     if isinstance(statement, (ast.Pass, ast.Import, ast.ImportFrom)):
@@ -375,12 +376,12 @@ def _statement_steps(layout: _Layout, statement: ast.stmt, by_start: dict[tuple[
         if isinstance(item, ast.Call) and isinstance(item.func, ast.Attribute):
             name = item.func.attr
             if name == "autocommit_block":
-                return [s for child in statement.body for s in _statement_steps(layout, child, by_start, None)]
+                return [s for child in statement.body for s in _statement_steps(layout, child, by_span, None)]
             if name == "batch_alter_table":
                 block = _batch_of(item, line)
                 if block is None:
                     return [Step(line, code, reason="the batch block's table is not a literal")]
-                return [s for child in statement.body for s in _statement_steps(layout, child, by_start, block)]
+                return [s for child in statement.body for s in _statement_steps(layout, child, by_span, block)]
     value: ast.expr | None = None
     if isinstance(statement, ast.Expr):
         value = statement.value
@@ -392,7 +393,9 @@ def _statement_steps(layout: _Layout, statement: ast.stmt, by_start: dict[tuple[
         kind = type(statement).__name__.lower()
         return [Step(line, code, reason=f"code in a `{kind}` statement runs as written, not as one operation")]
     if isinstance(value, ast.Call):
-        op = by_start.get((value.lineno, layout.column(value.lineno, value.col_offset)))
+        end_line = value.end_lineno or value.lineno
+        op = by_span.get(Span(value.lineno, layout.column(value.lineno, value.col_offset), end_line,
+                              layout.column(end_line, value.end_col_offset or 0)))
         if op is not None:
             if op.name in ("get_bind", "get_context", "f", "inline_literal"):
                 return []
@@ -650,10 +653,10 @@ def _resolve(dotted: str, aliases: dict[str, str]) -> Any:
     obj: Any = importlib.import_module("sqlalchemy")
     for index, part in enumerate(parts[1:], 1):
         if isinstance(obj, types.ModuleType) and not hasattr(obj, part):
-            try:
-                obj = importlib.import_module(".".join(parts[:index + 1]))
-            except ImportError:
-                raise CannotBuild(dotted) from None
+            module = ".".join(parts[:index + 1])
+            if module not in _DIALECT_MODULES:  # nothing else of SQLAlchemy is loaded for this
+                raise CannotBuild(dotted)
+            obj = importlib.import_module(module)
         elif hasattr(obj, part) and (isinstance(obj, types.ModuleType) or _is_generator(obj)):
             obj = getattr(obj, part)
         else:
@@ -661,6 +664,10 @@ def _resolve(dotted: str, aliases: dict[str, str]) -> Any:
     if not _allowed(obj):
         raise CannotBuild(dotted)
     return obj
+
+
+_DIALECT_MODULES = frozenset(f"sqlalchemy.dialects.{name}"
+                             for name in ("postgresql", "mysql", "sqlite", "mssql", "oracle"))
 
 
 def _is_generator(obj: Any) -> bool:
@@ -1234,6 +1241,8 @@ class _Inverter:
             return [_Missing(step.line, step.code, str(exc))]
         except CannotBuild as exc:
             return [_Missing(step.line, step.code, f"`{exc}` cannot be built without running code")]
+        except Exception as exc:  # noqa: BLE001 - SQLAlchemy or Alembic refusing what was built
+            return [_Missing(step.line, step.code, f"its inverse could not be built ({type(exc).__name__})")]
 
     def missing(self, step: Step, reason: str) -> list[object]:
         """A :class:`_Missing` for ``step``."""
@@ -1312,26 +1321,25 @@ def _inverse_create_table(inv: _Inverter, step: Step, op: Operation, index: int)
     table = _literal_table(op)
     out: list[object] = [ops.DropTableOp(table, schema=inv.schema(op))]
     if inv.dialect == "postgresql":
-        for arg in op.rest:
-            if arg.call_name == "Column":
-                out += _enum_drops(inv, Expr(arg.code, inv.file.path))
+        types = {name for arg in op.rest if arg.call_name == "Column"
+                 for name in _enum_types(inv, Expr(arg.code, inv.file.path))}
+        out += [ops.ExecuteSQLOp(f"DROP TYPE {name}") for name in sorted(types)]
     return out
 
 
-def _enum_drops(inv: _Inverter, column: Expr) -> list[object]:
-    """``DROP TYPE`` for the PostgreSQL enum types a column's ``create_table`` created
-    (``op.drop_table`` does not drop them)."""
-    from alembic.operations import ops
+def _enum_types(inv: _Inverter, column: Expr) -> list[str]:
+    """The PostgreSQL enum type a column's ``create_table`` creates (``op.drop_table`` does
+    not drop it, so the inverse must)."""
     from sqlalchemy import Enum
 
     try:
-        built = _Builder(inv).plain_column(ColumnSpec("?", column))
+        type_ = _Builder(inv).plain_column(ColumnSpec("?", column)).type
     except CannotBuild:
+        if re.search(r"enum", column.code, re.IGNORECASE):  # sa.Enum(PythonEnum, ...)
+            raise _Unknown("the enum type it may create cannot be read without running code") from None
         return []
-    type_ = built.type
     if isinstance(type_, Enum) and type_.native_enum and type_.name and getattr(type_, "create_type", True):
-        name = f"{type_.schema}.{type_.name}" if type_.schema else type_.name
-        return [ops.ExecuteSQLOp(f"DROP TYPE {name}")]
+        return [f"{type_.schema}.{type_.name}" if type_.schema else type_.name]
     return []
 
 
@@ -1911,10 +1919,12 @@ def _render(ctx: Context, layout: _Layout, groups: list[_Group]) -> Generated | 
         match = re.match(r"from (\S+) import (\w+)$", line)
         if match is None:
             return None
-        found = _name_for(imported, text, f"{match.group(1)}.{match.group(2)}", match.group(2), line)
-        if found is None or found[0] != match.group(2):
-            return None  # the rendered name is taken, or imported under another name
-        needed |= {found[1]} if found[1] else set()
+        # Alembic writes dialect types as ``postgresql.X``: that name must mean the dialect
+        name, target = match.group(2), f"{match.group(1)}.{match.group(2)}"
+        if name in imported and imported[name] != target:
+            return None  # the name means something else in this file
+        if name not in imported and not re.search(rf"(?<![\w.]){name}\.", text):
+            needed.add(line)
     for name, line in (op_name, sa_name):
         if line is not None and any(re.search(rf"(?<![\w.]){name}\.", code) for code in lines):
             needed.add(line)
@@ -2031,14 +2041,3 @@ def _removes(op: Operation, up: bool) -> list[tuple[str, ...]]:
         match = re.match(r"^\s*DROP\s+TYPE\s+(?:IF\s+EXISTS\s+)?((?:\"?\w+\"?\.)?\"?\w+\"?)", op.sql, re.IGNORECASE)
         return [("type", match.group(1).split(".")[-1].strip('"').lower())] if match else []
     return []
-
-
-def summary(fixes: Iterable[Fix]) -> tuple[int, int]:
-    """(complete, incomplete) among generated-downgrade fixes."""
-    complete = incomplete = 0
-    for fix in fixes:
-        if any(CANNOT_INVERT in edit.content for edit in fix.edits):
-            incomplete += 1
-        else:
-            complete += 1
-    return complete, incomplete

@@ -183,6 +183,7 @@ op.rename_table("users", "accounts")
     ('for name in TABLES:\n    op.drop_column(name, "x")', None, "code in a `for` statement"),
     ('if context.is_offline_mode():\n    op.drop_column("t", "x")', None, "code in a `if` statement"),
     ("drop_things()", None, "not an Alembic operation"),
+    ('op.get_bind().execute("DROP TABLE x")', None, "not an Alembic operation"),
     ('op.drop_column("t", "x")', None, "the history does not show how t.x was defined"),
     ('op.drop_table("t")', None, "the history does not show how table t was defined"),
     ('op.drop_index("ix_t")', None, "the history does not show how index ix_t was defined"),
@@ -197,6 +198,7 @@ op.rename_table("users", "accounts")
     ('op.drop_table("t")', 'op.create_table("t", sa.Column("x", sa.Text()))\nop.execute("ALTER TABLE t ADD y int")',
      "table t was changed in a way the history cannot follow"),
     ('op.drop_table("t")', 'op.create_table("t", *COLUMNS)', "table t was changed in a way"),
+    ('op.create_table("t", sa.Column("k", sa.Enum(Kind, name="kind")))', None, "the enum type it may create"),
 ])
 def test_what_has_no_exact_inverse_is_marked_and_the_downgrade_raises(upgrade: str, history: str | None,
                                                                        reason: str) -> None:
@@ -219,6 +221,11 @@ def test_the_files_own_names_and_the_imports_it_needs() -> None:
     whole = fixed(files, "MG201", "0002_change.py")
     assert whole.startswith("from alembic import op as alembic_op\nimport sqlalchemy as sqla\n"
                             "from sqlalchemy.dialects import postgresql\n\n")
+    # Alembic writes dialect types as postgresql.X: that name is imported even when the
+    # file has the dialect under another name
+    files["0002_change.py"] = revision("b2", "a1", 'op.drop_column("users", "data")', header=(
+        "from alembic import op\nimport sqlalchemy as sa\nfrom sqlalchemy.dialects import postgresql as pg\n\n"))
+    assert "as pg\nfrom sqlalchemy.dialects import postgresql\n\n" in fixed(files, "MG201", "0002_change.py")
     # sqlalchemy is imported when the file did not use it yet
     files = {"0001_base.py": revision("a1", None, HISTORY, "raise NotImplementedError"),
              "0002_change.py": revision("b2", "a1", 'op.drop_column("users", "email")',
@@ -295,6 +302,9 @@ def test_mg203_offers_nothing_it_cannot_invert_exactly() -> None:
                       'op.drop_column("t", "y")')
     found = [d for d in lint_sources({"0001_a.py": source}).diagnostics if d.code == "MG203"]
     assert found and found[0].fix is None
+    one_line = revision("a1", None, 'op.create_index("ix_t", "t", ["x"])') + '\n\ndef downgrade(): op.drop_column("t", "y")\n'
+    found = [d for d in lint_sources({"0001_a.py": one_line}).diagnostics if d.code == "MG203"]
+    assert found and found[0].fix is None  # nothing can go below a one-line body
 
 
 def test_fixing_twice_changes_nothing_more() -> None:

@@ -28,8 +28,10 @@ class MissingDowngrade(LintRule):
     history gives it (the column with its type, default, indexes and constraints; the table
     with its columns, constraints and indexes); ``alter_column`` swaps new and old values
     (from its ``existing_*`` arguments, else the history); renames are renamed back;
-    ``batch_alter_table`` blocks stay batch blocks. Rows are not restored: a re-created
-    column or table is empty.
+    ``batch_alter_table`` blocks stay batch blocks; on PostgreSQL, the enum types a dropped
+    table's columns created are dropped too, and a re-created column uses its enum type
+    without creating it again; a ``SET ...`` of ``upgrade()`` is made first, a ``SELECT``
+    needs nothing. Rows are not restored: a re-created column or table is empty.
 
     Where no exact inverse exists — ``op.execute`` of anything but ``SET`` or
     ``CREATE TYPE ... AS ENUM``, ``bulk_insert``, code that is not an operation (a loop, an
