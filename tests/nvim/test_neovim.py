@@ -15,6 +15,7 @@ MERGE = VERSIONS / "5d2f9a4c1e83_merge_display_name_and_published_at.py"
 #: vim.diagnostic.severity
 ERROR, WARN, INFO = 1, 2, 3
 FIX_TITLE = "Rewrite the header's Revises line (MG108)"
+FIX_ALL_TITLE = "migls: fix all auto-fixable problems"
 
 
 def open_comments(neovim: Opened) -> list[dict[str, object]]:
@@ -97,3 +98,26 @@ def test_hover_on_a_parent_id_shows_its_message(neovim: Opened) -> None:
     assert "Revision `5d2f9a4c1e83`**: merge display_name and published_at" in hover
     assert "Parents: `3a9d8c6e2f14` (add users.display_name)" in hover
     assert "Children: `6e8b3d5f2a97` (create comments table)" in hover
+
+
+def test_fix_all_source_action(neovim: Opened) -> None:
+    """``source.fixAll.migls`` asked for by kind, as a fix-on-save mapping would: the server
+    leaves its edit to ``codeAction/resolve``, which each Neovim does its own way."""
+    nvim = neovim.nvim
+    open_comments(neovim)
+    before = nvim.lines()
+    nvim.lua("migls_test.choose(...)", FIX_ALL_TITLE)
+    nvim.lua("""
+      local context = { only = { "source.fixAll.migls" } }
+      if vim.fn.has("nvim-0.8") == 1 then vim.lsp.buf.code_action({ context = context })
+      else vim.lsp.buf.code_action(context) end  -- 0.7 takes the context itself
+    """)
+    nvim.wait("migls_test.menu ~= nil", "the code-action menu")
+    assert nvim.lua("return migls_test.menu") == [FIX_ALL_TITLE]
+    nvim.wait("vim.api.nvim_buf_get_lines(0, 3, 4, true)[1] ~= 'Revises: 4c1e7f3b8d62'",
+              "the fix-all edit")
+    expected = list(before)
+    expected[3] = "Revises: 5d2f9a4c1e83"  # MG108's safe fix; MG103's rebase is unsafe
+    assert nvim.lines() == expected
+    nvim.wait("#vim.diagnostic.get(0) == 1", "the diagnostics after the fix-all")
+    assert [d["code"] for d in nvim.diagnostics()] == ["MG103"]
