@@ -192,22 +192,31 @@ class _Text:
     def parens(self, floor: int, node: ast.AST) -> tuple[int, int]:
         """``node``'s range including its own parentheses, which open between ``floor``
         (after the preceding delimiter) and the node."""
-        start, end = self.start(node), self.end(node)
+        return self.around(floor, self.start(node), self.end(node))
+
+    def around(self, floor: int, start: int, end: int) -> tuple[int, int]:
+        """The range ``start``-``end`` widened to the parentheses that open between
+        ``floor`` and ``start`` (and must close right after ``end``)."""
         index = self.skip(floor, start)
+        if index == start:
+            return start, end
         opened: list[int] = []
         while index < start:
             if self.text[index] != "(":
                 raise Unsupported("unexpected text before an expression")
             opened.append(index)
             index = self.skip(index + 1, start)
-        if not opened:
-            return start, end
         for _ in opened:
             index = self.skip(end)
             if not self.text.startswith(")", index):
                 raise Unsupported("unbalanced parentheses around an expression")
             end = index + 1
         return opened[0], end
+
+    def line_span(self, line: int, start: int, end_line: int, end: int) -> Span:
+        """The span between two offsets whose lines are known."""
+        starts = self.starts
+        return Span(line, start - starts[line - 1], end_line, end - starts[end_line - 1])
 
 
 # -- string literals ------------------------------------------------------------------------
@@ -733,10 +742,11 @@ class _Reader:
             raise Unsupported("a call whose parenthesis is not found")
         floor = index + 1
         out: list[_Arg] = []
+        source = text.text
         for item in items:
             keyword: str | None = None
+            start, end = text.start(item), text.end(item)
             if isinstance(item, ast.keyword):
-                start, end = text.start(item), text.end(item)
                 value = item.value
                 if item.arg is None:
                     star = "**"
@@ -744,16 +754,14 @@ class _Reader:
                 else:
                     keyword, star = item.arg, ""
                     equal = text.skip(start + len(keyword))
-                    if not (text.text.startswith(keyword, start)
-                            and text.text.startswith("=", equal)):
+                    if not (source.startswith(keyword, start) and source.startswith("=", equal)):
                         raise Unsupported("a keyword argument this reader does not place")
                     code_start, code_end = text.parens(equal + 1, value)
                 if code_end != end:
                     raise Unsupported("a keyword argument's end")
-                span = text.node_span(item)
+                span = text.line_span(item.lineno, start, item.end_lineno or item.lineno, end)
             elif isinstance(item, ast.Starred):
                 star, value = "*", item.value
-                start = text.start(item)
                 if text.skip(floor, start) != start:
                     raise Unsupported("a starred argument in parentheses")
                 code_start, code_end = text.parens(start + 1, value)
@@ -762,14 +770,17 @@ class _Reader:
                 if isinstance(item, ast.GeneratorExp):
                     raise Unsupported("a generator argument")
                 star, value = "", item
-                code_start, code_end = text.parens(floor, item)
-                span = (text.node_span(item) if code_start == text.start(item)
-                        else text.span(code_start, code_end))
+                code_start, code_end = text.around(floor, start, end)
+                span = (text.line_span(item.lineno, start, item.end_lineno or item.lineno, end)
+                        if code_start == start else text.span(code_start, code_end))
             if isinstance(value, ast.Call):
                 self._indents.setdefault(id(value), indent)  # walked or not: same block
-            out.append(_Arg(keyword, star, value, span, text.code(code_start, code_end, indent)))
+            code = source[code_start:code_end]
+            if indent and "\n" in code:
+                code = text.code(code_start, code_end, indent)
+            out.append(_Arg(keyword, star, value, span, code))
             comma = text.skip(code_end)
-            floor = comma + 1 if text.text.startswith(",", comma) else comma
+            floor = comma + 1 if source.startswith(",", comma) else comma
         self._args[id(call)] = out
         return out
 
@@ -904,11 +915,14 @@ class _Reader:
             return None, None
         pieces: list[tuple[str, int, int]] = []
         for token in _string_tokens(self.text, self.text.start(node), self.text.end(node)):
-            raw = self.text.text[token.start:token.end]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                evaluated = ast.literal_eval(raw)
             body = token.body(self.text.text)
+            if "\\" in body:
+                raw = self.text.text[token.start:token.end]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    evaluated = ast.literal_eval(raw)
+            else:
+                evaluated = body  # no backslash: the literal is its characters
             if not isinstance(evaluated, str) or evaluated != body:
                 return value, None  # escapes: offsets would drift
             line, column = self.text.position(token.start)

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from migls import __version__
+from migls.cache import NoCacheAction
 from migls.config import ConfigError
 from migls.discovery import Environment, discover
 from migls.docs import rule_page
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="print the number of findings per rule instead of each finding")
     lint.add_argument("--color", choices=("auto", "always", "never"), default="auto",
                       help="colour the text output (default: only on a terminal)")
+    lint.add_argument("--no-cache", action=NoCacheAction)
 
     _add_project_commands(commands)
 

@@ -13,16 +13,19 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from migls import cache as cache_module
+from migls.cache import Cache
 from migls.config import Settings
 from migls.fixes import Edit, Fix, apply_fixes, remove_comment
 from migls.graph import Graph, build_graph
 from migls.model import RevisionFile, read_revision
 from migls.registry import matches, rule_by_selector, select_rules
 from migls.rule import Context, Diagnostic, Finding, LintRule, Severity
-from migls.source import UndecodableSource, decode
+from migls.source import SourceText, UndecodableSource, decode
 from migls.span import Span
 from migls.suppress import Suppression, find_suppressions
 
@@ -54,73 +57,273 @@ def _read_paths_stripped(paths: list[Path]) -> list[RevisionFile]:
 
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
+#: The object that stands for "the default cache" in keyword arguments.
+DEFAULT_CACHE: Any = object()
 
 
-def read_paths(paths: list[Path], jobs: int | None = None) -> list[RevisionFile]:
+def read_paths(paths: list[Path], jobs: int | None = None, *,
+               cache: Cache | None = DEFAULT_CACHE) -> list[RevisionFile]:
     """Read and parse many files, on every core when there are enough of them.
 
-    Files parsed in worker processes come back without their syntax tree (LibCST trees are
-    slow to pickle); linting does not need it.
+    With a cache (the default one unless ``--no-cache``), a file read before comes back
+    lazily: its model is loaded from the cache on first use, which a run whose results are
+    cached never makes. Files parsed in worker processes come back without their syntax
+    tree (LibCST trees are slow to pickle); linting does not need it.
     """
+    store = cache_module.default() if cache is DEFAULT_CACHE else cache
+    if store is None:
+        return _parse_all(paths, jobs, None)
+    files: list[RevisionFile | None] = []
+    missing: list[int] = []
+    for index, path in enumerate(paths):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            files.append(_read_path(path))  # the same error, in one place
+            continue
+        try:
+            source = decode(data)
+        except UndecodableSource:
+            files.append(read_file(str(path), data))
+            continue
+        digest = cache_module.content_hash(data)
+        key = _file_key(digest, path.name)
+        if store.has("files", key):
+            files.append(RevisionFile.lazy(str(path), source, digest,
+                                           _cached_model(store, key, str(path), source)))
+        else:
+            files.append(None)
+            missing.append(index)
+    if missing:
+        parsed = _parse_all([paths[i] for i in missing], jobs, store)
+        for index, file in zip(missing, parsed):
+            files[index] = file
+    return [file for file in files if file is not None]
+
+
+def _parse_all(paths: list[Path], jobs: int | None, store: Cache | None) -> list[RevisionFile]:
+    """Parse files (in worker processes when there are many), storing each model in
+    ``store``."""
     jobs = jobs or os.cpu_count() or 1
+    root = None if store is None else str(store.root.parent)
     if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD:
-        return [_read_path(path) for path in paths]
+        return _parse_chunk(paths, root, keep_tree=store is None)
     chunk = max(16, len(paths) // (jobs * 4))
     chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            return [file for part in pool.map(_read_paths_stripped, chunks) for file in part]
+            return [file for part in pool.map(_parse_chunk, chunks, [root] * len(chunks))
+                    for file in part]
     except (BrokenProcessPool, OSError):
         # A worker died (out of memory, a crash in a native parser): read in this process.
-        return [_read_path(path) for path in paths]
+        return _parse_chunk(paths, root, keep_tree=store is None)
 
 
-@dataclass
+def _parse_chunk(paths: list[Path], cache_root: str | None,
+                 keep_tree: bool = False) -> list[RevisionFile]:
+    """Read and parse files; with a cache, store each model there."""
+    store = None if cache_root is None else Cache(Path(cache_root))
+    out: list[RevisionFile] = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            out.append(_read_path(path))
+            continue
+        file = read_file(str(path), data)
+        if not keep_tree:
+            file = file.without_syntax_tree()
+        if store is not None and file.source is not None:
+            file.content_hash = cache_module.content_hash(data)
+            store.store("files", _file_key(file.content_hash, path.name), _model_values(file))
+        out.append(file)
+    return out
+
+
+#: The model fields an entry of the file cache holds, in order.
+_MODEL_FIELDS = ("syntax_error", "metadata", "docstring_id", "docstring_revises", "message",
+                 "upgrade", "downgrade", "statements", "imports")
+
+
+def _model_values(file: RevisionFile) -> tuple[object, ...]:
+    return tuple(getattr(file, name) for name in _MODEL_FIELDS)
+
+
+def _file_key(digest: str, name: str) -> str:
+    # The name matters: without a `revision = ...`, Alembic takes the id from it.
+    return cache_module.key("file", digest, name, cache_module.code_fingerprint())
+
+
+def _cached_model(store: Cache, key: str, path: str,
+                  source: SourceText) -> Callable[[], RevisionFile]:
+    def load() -> RevisionFile:
+        values = store.load("files", key)
+        if isinstance(values, tuple) and len(values) == len(_MODEL_FIELDS):
+            return RevisionFile(path, source, None, **dict(zip(_MODEL_FIELDS, values)))
+        # Gone or unreadable since it was seen: parse again (and heal the entry).
+        file = read_revision(path, source).without_syntax_tree()
+        store.store("files", key, _model_values(file))
+        return file
+    return load
+
+
 class LintResult:
-    """The diagnostics of one environment, and what they were computed from."""
+    """The diagnostics of one environment, and what they were computed from (the graph is
+    built on first use: a cached run does not need it)."""
 
-    diagnostics: list[Diagnostic]
-    files: list[RevisionFile]
-    graph: Graph
-    rules: list[type[LintRule]] = field(default_factory=list)
+    def __init__(self, diagnostics: list[Diagnostic], files: list[RevisionFile],
+                 graph: Graph | None = None, rules: list[type[LintRule]] | None = None) -> None:
+        self.diagnostics = diagnostics
+        self.files = files
+        self._graph = graph
+        self.rules = rules if rules is not None else []
+
+    @property
+    def graph(self) -> Graph:
+        """The revision graph of :attr:`files`."""
+        if self._graph is None:
+            self._graph = build_graph(self.files)
+        return self._graph
+
+    def __repr__(self) -> str:
+        return f"LintResult({len(self.diagnostics)} diagnostics, {len(self.files)} files)"
+
+
+class _Context(Context):
+    """A context whose graph is built on first use (cached runs run only the rules that
+    read the filesystem, which do not need it)."""
+
+    def __init__(self, files: list[RevisionFile], settings: Settings,
+                 lock_timeout_in_env: bool) -> None:
+        self._graph: Graph | None = None
+        super().__init__(files, None, settings, lock_timeout_in_env)  # type: ignore[arg-type]
+
+    @property
+    def graph(self) -> Graph:
+        if self._graph is None:
+            self._graph = build_graph(self.files)
+        return self._graph
+
+    @graph.setter
+    def graph(self, value: Graph | None) -> None:
+        self._graph = value
+
+
+#: One raw finding: the rule's place in the run, the rule, where, what, its own severity.
+_Raw = tuple[int, type[LintRule], Span, str, "Severity | None"]
 
 
 def lint_files(files: list[RevisionFile], settings: Settings, *,
                report: Callable[[RevisionFile], bool] = lambda file: True,
                select: list[str] | None = None, ignore: Iterable[str] = (),
                rules: list[type[LintRule]] | None = None,
-               lock_timeout_in_env: bool = False) -> LintResult:
+               lock_timeout_in_env: bool = False, fixes: bool = True,
+               cache: Cache | None = DEFAULT_CACHE) -> LintResult:
     """Lint the parsed files of one environment (sorted by path).
 
     ``report`` says which files diagnostics are wanted for; the graph is always built from
-    every file.
+    every file. ``fixes=False`` leaves every diagnostic's fix out (computing some costs more
+    than finding them). Files read by :func:`read_paths` carry the hash of their bytes:
+    with a cache, the findings of the cacheable rules are reused while none of the files,
+    the settings and the rules change.
     """
     if rules is None:
         rules = select_rules(settings, select, list(ignore))
-    graph = build_graph(files)
-    ctx = Context(files, graph, settings, lock_timeout_in_env)
-    instances = [rule() for rule in rules if rule.CODE != UNUSED_SUPPRESSION]
     wanted = [file for file in files if report(file)]
-    raw: dict[str, list[tuple[type[LintRule], Span, str, Severity | None]]] = {
-        file.path: [] for file in wanted}
-    for rule in instances:
+    store = cache_module.default() if cache is DEFAULT_CACHE else cache
+    if store is not None and not all(file.content_hash for file in files):
+        store = None  # in-memory texts (the editor, examples): nothing to key them by
+    key = None
+    reused: dict[str, Any] | None = None
+    if store is not None:
+        wanted_paths = {file.path for file in wanted}
+        key = _result_key(files, wanted_paths, settings, rules, lock_timeout_in_env, fixes)
+        entry = store.load("results", key)
+        if isinstance(entry, dict) and entry.get("key") == key:
+            reused = entry
+            for file in wanted:
+                imports = entry["imports"].get(file.path)
+                if imports is not None and "imports" not in _loaded(file):
+                    file.imports = imports  # what MG501 reads: no need to load the model
+    ctx = _Context(files, settings, lock_timeout_in_env)
+    instances = [rule() for rule in rules if rule.CODE != UNUSED_SUPPRESSION]
+    by_code = {type(rule).CODE: rule for rule in instances}
+    raw: dict[str, list[_Raw]] = {file.path: [] for file in wanted}
+    for index, rule in enumerate(instances):
+        if reused is not None and cache_module.cacheable(type(rule)):
+            continue
         for file in wanted:
             for finding in rule.check_file(ctx, file):
-                raw[finding[0].path].append((type(rule), finding[1], finding[2], _severity_of(finding)))
+                raw[finding[0].path].append(
+                    (index, type(rule), finding[1], finding[2], _severity_of(finding)))
         for finding in rule.check_graph(ctx):
             if finding[0].path in raw:
-                raw[finding[0].path].append((type(rule), finding[1], finding[2], _severity_of(finding)))
+                raw[finding[0].path].append(
+                    (index, type(rule), finding[1], finding[2], _severity_of(finding)))
+    if reused is not None:
+        for path, found in reused["raw"].items():
+            raw[path].extend((index, type(instances[index]), span, message, severity)
+                             for index, span, message, severity in found)
+            raw[path].sort(key=lambda item: item[0])  # the order of an uncached run
     enabled_codes = {rule.CODE for rule in rules}
-    by_code = {type(rule).CODE: rule for rule in instances}
+    cached_fixes: dict[tuple[str, str, Span, str], Fix] = (
+        reused["fixes"] if reused is not None else {})
+    new_fixes: dict[tuple[str, str, Span, str], Fix] = {}
     diagnostics: list[Diagnostic] = []
     for file in wanted:
-        for diagnostic in _finish_file(file, raw[file.path], settings, enabled_codes):
-            fixer = by_code.get(diagnostic.code)
-            fix = fixer.fix(ctx, file, diagnostic.span, diagnostic.message) if fixer else None
+        found = [(rule, span, message, severity) for _, rule, span, message, severity
+                 in raw[file.path]]
+        for diagnostic in _finish_file(file, found, settings, enabled_codes):
+            fixer = by_code.get(diagnostic.code) if fixes else None
+            fix: Fix | None = None
+            if fixer is not None:
+                fix_key = (diagnostic.path, diagnostic.code, diagnostic.span, diagnostic.message)
+                if reused is not None and cache_module.cacheable(type(fixer)):
+                    fix = cached_fixes.get(fix_key)
+                else:
+                    fix = fixer.fix(ctx, file, diagnostic.span, diagnostic.message)
+                    if fix is not None and cache_module.cacheable(type(fixer)):
+                        new_fixes[fix_key] = fix
+            elif not fixes and diagnostic.fix is not None:
+                diagnostic = replace(diagnostic, fix=None)
             diagnostics.append(replace(diagnostic, fix=fix) if fix is not None else diagnostic)
     diagnostics.sort(key=Diagnostic.sort_key)
-    return LintResult(diagnostics, files, graph, rules)
+    if store is not None and key is not None and reused is None:
+        live = any(not cache_module.cacheable(type(rule)) for rule in instances)
+        store.store("results", key, {
+            "key": key,
+            "raw": {path: [(index, span, message, severity)
+                           for index, rule, span, message, severity in found
+                           if cache_module.cacheable(rule)]
+                    for path, found in raw.items()},
+            "fixes": new_fixes,
+            "imports": {file.path: file.imports for file in wanted} if live else {},
+        })
+    return LintResult(diagnostics, files, ctx._graph, rules)
+
+
+def _loaded(file: RevisionFile) -> set[str]:
+    """The fields of a (lazy) file that are set."""
+    names: set[str] = set()
+    for name in ("imports",):
+        try:
+            object.__getattribute__(file, name)
+            names.add(name)
+        except AttributeError:
+            pass
+    return names
+
+
+def _result_key(files: list[RevisionFile], wanted: set[str], settings: Settings,
+                rules: list[type[LintRule]], lock_timeout_in_env: bool, fixes: bool) -> str:
+    modules = {rule.__module__ for rule in rules}
+    return cache_module.key(
+        "results", cache_module.code_fingerprint(modules), repr(settings), lock_timeout_in_env,
+        fixes, os.getcwd(),
+        [(rule.__module__, rule.__qualname__, rule.CODE,
+          getattr(rule.fix, "__qualname__", "")) for rule in rules],
+        [(file.path, file.content_hash, file.path in wanted) for file in files])
 
 
 def _severity_of(finding: Finding) -> Severity | None:
@@ -131,8 +334,10 @@ def _severity_of(finding: Finding) -> Severity | None:
 def _finish_file(file: RevisionFile, found: list[tuple[type[LintRule], Span, str, Severity | None]],
                  settings: Settings, enabled: set[str]) -> list[Diagnostic]:
     """Apply suppressions, per-file ignores and severities; add unused-suppression findings."""
+    # Only a file that mentions migls can hold a suppression (and a lazy file then need not
+    # load its statements).
     suppressions = (find_suppressions(file.source.text, file.statements)
-                    if file.source is not None else [])
+                    if file.source is not None and "migls" in file.source.text else [])
     ignored_here = _per_file_ignores(file.path, settings)
     out: list[Diagnostic] = []
     for rule, span, message, severity in found:

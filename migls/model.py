@@ -11,10 +11,10 @@ import ast
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import libcst as cst
 
@@ -139,6 +139,39 @@ class RevisionFile:
     statements: list[tuple[int, int]] = field(default_factory=list)
     #: Every import statement's modules, in source order.
     imports: list[Import] = field(default_factory=list)
+    #: The hash of the bytes the file was read from (keys the cache; ``None``: not from disk).
+    content_hash: str | None = field(default=None, compare=False, repr=False)
+    #: For a file read lazily (:meth:`lazy`): what gives the rest of its model.
+    _loader: Callable[[], RevisionFile] | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def lazy(cls, path: str, source: SourceText, content_hash: str,
+             loader: Callable[[], RevisionFile]) -> RevisionFile:
+        """A file whose model is read on first use of any field but its path, text and hash
+        (a run whose results come from the cache never needs it)."""
+        file = cls.__new__(cls)
+        file.path = path
+        file.source = source
+        file.content_hash = content_hash
+        file._loader = loader
+        return file
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for a field not set yet, that is, in a lazy file.
+        try:
+            loader = object.__getattribute__(self, "_loader")
+        except AttributeError:
+            loader = None
+        if loader is None or name not in _LAZY_FIELDS:
+            raise AttributeError(name)
+        self._loader = None
+        full = loader()
+        for field_name in _LAZY_FIELDS:
+            try:
+                object.__getattribute__(self, field_name)
+            except AttributeError:
+                object.__setattr__(self, field_name, getattr(full, field_name))
+        return object.__getattribute__(self, name)
 
     @property
     def revision_id(self) -> str | None:
@@ -174,7 +207,7 @@ class RevisionFile:
             metadata=self.metadata, docstring_id=self.docstring_id,
             docstring_revises=self.docstring_revises, message=self.message,
             upgrade=self.upgrade, downgrade=self.downgrade,
-            statements=self.statements, imports=self.imports)
+            statements=self.statements, imports=self.imports, content_hash=self.content_hash)
 
     @property
     def is_readable(self) -> bool:
@@ -182,6 +215,11 @@ class RevisionFile:
         return self.revision_id is not None and all(
             value.is_static for value in self.metadata.values()
         )
+
+
+#: The fields a lazy :class:`RevisionFile` reads from its loader.
+_LAZY_FIELDS = ("module", "syntax_error", "metadata", "docstring_id", "docstring_revises",
+                "message", "upgrade", "downgrade", "statements", "imports")
 
 
 #: ``MIGLS_READER=libcst`` reads every file with LibCST (the reference the fast reader is

@@ -50,3 +50,20 @@ def pg_url(pg_cluster: str) -> Iterator[str]:
     finally:
         with psycopg.connect(pg_cluster, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Runs in the tests (the CLI in subprocesses too) use a cache of their own, not the
+    user's: the findings are the same either way, but the user's cache stays clean."""
+    import os
+
+    saved = os.environ.get("MIGLS_CACHE_DIR")
+    os.environ["MIGLS_CACHE_DIR"] = str(tmp_path_factory.mktemp("migls-cache"))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MIGLS_CACHE_DIR", None)
+        else:
+            os.environ["MIGLS_CACHE_DIR"] = saved

@@ -1,0 +1,265 @@
+"""The on-disk cache: what reading a file and linting an environment gave, reused when
+nothing they depend on has changed.
+
+Two kinds of entries, each one file written atomically (a temporary file renamed into place,
+so that overlapping runs never see half an entry):
+
+- ``files``: the model of one revision file (:class:`~migls.model.RevisionFile` without its
+  path and text), keyed by the file's bytes, its name (Alembic's legacy naming gives the id
+  from it) and the code that reads it.
+- ``results``: the raw findings of one environment's cacheable rules and the fixes of those
+  that were reported, keyed by every file's path and bytes, the settings, the selected rules,
+  ``env.py``'s lock timeout, the code of migls and of the rules, and the versions of the
+  libraries rules call. Rules that read more than the revision files and settings (the
+  filesystem, like MG501) run on every run; see :func:`cacheable`.
+
+An entry that does not load (truncated, corrupt, from another version, or holding anything
+but migls's own data) is ignored, as is a directory that cannot be written. ``--no-cache``
+bypasses the cache; ``$MIGLS_CACHE_DIR`` moves it (default: the user's cache directory).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.util
+import io
+import os
+import pickle
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from migls import __version__
+
+CACHE_VARIABLE = "MIGLS_CACHE_DIR"
+#: Bump when the layout or meaning of entries changes.
+FORMAT = 1
+_MAGIC = b"MIGLSC%02d" % FORMAT
+_DIGEST_SIZE = 16
+#: Rules known to read more than the revision files and the settings (MG501 looks at the
+#: project's packages on disk). A rule can also say so itself with ``CACHEABLE = False``.
+READS_OUTSIDE_THE_FILES = frozenset({"MG501"})
+#: Libraries whose behaviour rules and fixes depend on.
+_LIBRARIES = ("libcst", "pglast", "alembic", "sqlalchemy")
+
+
+def default_directory() -> Path:
+    """``$MIGLS_CACHE_DIR``, else ``migls`` in the platform's user cache directory."""
+    configured = os.environ.get(CACHE_VARIABLE)
+    if configured:
+        return Path(configured).expanduser()
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        return (Path(base) if base else Path.home() / "AppData" / "Local") / "migls" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "migls"
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "migls"
+
+
+class Cache:
+    """Entries under one directory; every failure to read or write is a miss, never an
+    error."""
+
+    def __init__(self, directory: Path) -> None:
+        self.root = directory / f"v{FORMAT}"
+        self._writable = True
+
+    def path(self, kind: str, key: str) -> Path:
+        """Where an entry lives (two-character fan-out, as git does)."""
+        return self.root / kind / key[:2] / key
+
+    def has(self, kind: str, key: str) -> bool:
+        """Whether an entry exists (it may still fail to load)."""
+        return os.path.exists(self.path(kind, key))
+
+    def load(self, kind: str, key: str) -> Any | None:
+        """The entry, or ``None`` when missing or unreadable."""
+        try:
+            data = self.path(kind, key).read_bytes()
+        except OSError:
+            return None
+        return decode_entry(data)
+
+    def store(self, kind: str, key: str, value: object) -> None:
+        """Write an entry atomically; give up silently when the directory is not writable."""
+        if not self._writable:
+            return
+        try:
+            data = encode_entry(value)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            return  # something that does not pickle: not cached, still correct
+        target = self.path(kind, key)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                os.replace(temporary, target)
+            except BaseException:
+                try:
+                    os.unlink(temporary)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            self._writable = False
+
+
+def encode_entry(value: object) -> bytes:
+    """Magic, digest of the payload, payload (a pickle)."""
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return _MAGIC + hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest() + payload
+
+
+def decode_entry(data: bytes) -> Any | None:
+    """The value of an entry written by :func:`encode_entry`, or ``None``."""
+    header = len(_MAGIC) + _DIGEST_SIZE
+    if len(data) < header or not data.startswith(_MAGIC):
+        return None
+    payload = data[header:]
+    if hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).digest() != data[len(_MAGIC):header]:
+        return None
+    try:
+        return _Unpickler(io.BytesIO(payload)).load()
+    except Exception:  # noqa: BLE001 - any unreadable entry is a miss
+        return None
+
+
+#: What an entry may contain besides migls's own classes.
+_SAFE_BUILTINS = frozenset({"frozenset", "set", "tuple", "list", "dict", "str", "bytes", "int",
+                            "float", "bool", "complex", "NoneType"})
+
+
+class _Unpickler(pickle.Unpickler):
+    """Loads migls's own data only: an entry cannot make the unpickler call anything else
+    (a cache directory shared with someone else must not run their code)."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in _SAFE_BUILTINS:
+            return super().find_class(module, name)
+        if module == "copyreg" and name == "_reconstructor":
+            return super().find_class(module, name)
+        if module.split(".", 1)[0] in ("migls", "migls_rules"):
+            found = super().find_class(module, name)
+            if isinstance(found, type):
+                return found
+            if module == "migls.ops" and name == "DYNAMIC":
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a migls cache entry")
+
+
+# -- the switch -----------------------------------------------------------------------------
+
+_disabled = False
+
+
+def disable(flag: bool = True) -> None:
+    """Bypass the cache in this process (``--no-cache``)."""
+    global _disabled
+    _disabled = flag
+
+
+def default() -> Cache | None:
+    """The cache runs use by default; ``None`` when bypassed."""
+    return None if _disabled else Cache(default_directory())
+
+
+class NoCacheAction(argparse.Action):
+    """``--no-cache``: bypass the cache. Building the parser turns the cache back on, so
+    that each ``main()`` in one process starts from the default."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", f"neither read nor write the cache (kept in ${CACHE_VARIABLE}, "
+                                  "default: the user's cache directory)")
+        super().__init__(option_strings, dest, nargs=0, default=False, **kwargs)
+        disable(False)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        setattr(namespace, self.dest, True)
+        disable(True)
+
+
+# -- keys -----------------------------------------------------------------------------------
+
+def content_hash(data: bytes) -> str:
+    """The key of a file's bytes."""
+    return hashlib.blake2b(data, digest_size=_DIGEST_SIZE).hexdigest()
+
+
+def key(*parts: object) -> str:
+    """A key from ``repr`` of its parts (all of them plain data)."""
+    return hashlib.blake2b(repr(parts).encode("utf-8"), digest_size=20).hexdigest()
+
+
+_fingerprints: dict[tuple[str, ...], str] = {}
+
+
+def code_fingerprint(modules: Iterable[str] = ()) -> str:
+    """Changes whenever migls's code, one of ``modules`` (rule modules), Python or a library
+    rules call changes: sizes and modification times of the source files, so that an edited
+    checkout invalidates the cache without a version bump."""
+    names = tuple(sorted(set(modules)))
+    found = _fingerprints.get(names)
+    if found is not None:
+        return found
+    stats: list[object] = [__version__, sys.version, FORMAT]
+    # Every source file of migls and of the packages the rules come from (their helper
+    # modules count as much as the rule modules).
+    directories = {Path(__file__).resolve().parent}
+    for name in names:
+        top = sys.modules.get(name.split(".", 1)[0])
+        directories.update(Path(p) for p in getattr(top, "__path__", ()))
+    for directory in sorted(directories):
+        stats.append(str(directory))
+        stats.extend(_source_stats(directory))
+    for name in _LIBRARIES:
+        module = sys.modules.get(name)
+        origin = getattr(module, "__file__", None) if module is not None else None
+        if origin is None:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            origin = spec.origin if spec is not None else None
+        if origin:
+            try:
+                info = os.stat(origin)
+                stats.append((name, origin, info.st_size, info.st_mtime_ns))
+            except OSError:
+                stats.append((name, origin))
+    found = key(*stats)
+    _fingerprints[names] = found
+    return found
+
+
+def _source_stats(directory: Path) -> list[tuple[str, int, int]]:
+    """(name, size, mtime) of the Python files in ``directory`` and its subpackages."""
+    out: list[tuple[str, int, int]] = []
+    try:
+        entries = sorted(os.scandir(directory), key=lambda e: e.name)
+    except OSError:
+        return out
+    for entry in entries:
+        if entry.name.endswith(".py"):
+            info = entry.stat()
+            out.append((entry.name, info.st_size, info.st_mtime_ns))
+        elif entry.is_dir() and entry.name.isidentifier():
+            out.extend((f"{entry.name}/{name}", size, mtime)
+                       for name, size, mtime in _source_stats(Path(entry.path)))
+    return out
+
+
+def cacheable(rule: type) -> bool:
+    """Whether a rule's findings depend only on the revision files, the settings and the
+    revision graph (so they can be reused while none of those change)."""
+    declared = getattr(rule, "CACHEABLE", None)
+    if declared is not None:
+        return bool(declared)
+    return (rule.__module__.split(".", 1)[0] in ("migls", "migls_rules")
+            and getattr(rule, "CODE", None) not in READS_OUTSIDE_THE_FILES)
