@@ -120,6 +120,13 @@ function T.choose(title)
     on_choice(nil, nil)
   end
 end
+-- The codes of the current buffer's diagnostics, sorted, comma-separated.
+function T.codes()
+  local codes = {}
+  for _, d in ipairs(vim.diagnostic.get(0)) do table.insert(codes, tostring(d.code)) end
+  table.sort(codes)
+  return table.concat(codes, ",")
+end
 function T.floats()
   local out = {}
   for _, win in ipairs(vim.api.nvim_list_wins()) do
@@ -185,10 +192,12 @@ class Session:
 
     def state(self) -> str:
         """What to look at when a wait failed: messages, diagnostics, the LSP log's end."""
-        messages = self.lua("local ok, out = pcall(vim.api.nvim_exec, 'messages', true) "
-                            "return ok and out or ''")
+        messages = self.lua("return vim.fn.execute('messages')")
         log = Path(self.lua("return vim.lsp.get_log_path()"))
         tail = log.read_text(encoding="utf-8", errors="replace")[-4000:] if log.exists() else ""
-        return (f"buffer: {self.nvim.current.buffer.name}\nmessages:\n{messages}\n"
+        migls = self.lua("return vim.fn.exepath('migls')")
+        return (f"buffer: {self.nvim.current.buffer.name} (filetype "
+                f"{self.lua('return vim.bo.filetype')}), migls: {migls or 'not on PATH'}\n"
+                f"messages:\n{messages}\n"
                 f"clients: {json.dumps(self.lua('return migls_test.clients()'))}\n"
                 f"diagnostics: {json.dumps(self.diagnostics())}\nlsp.log:\n{tail}")
