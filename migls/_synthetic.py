@@ -113,8 +113,8 @@ def _operations(schema: _Schema, rng: random.Random) -> tuple[list[str], list[st
             columns = ",\n        ".join(
                 ["sa.Column('id', sa.Integer(), nullable=False)"]
                 + [_column(c, rng) for c in table.columns]
-                + ["sa.Column('created_at', sa.DateTime(), server_default=sa.text('now()'), "
-                   "nullable=False)"])
+                + [("sa.Column('created_at', sa.DateTime(), server_default=sa.text('now()'), "
+                    "nullable=False)")])
             references = ""
             if schema.tables and rng.random() < 0.5:
                 parent = rng.choice(schema.tables)
@@ -184,7 +184,7 @@ def _operations(schema: _Schema, rng: random.Random) -> tuple[list[str], list[st
 
 
 def _revision_id(rng: random.Random) -> str:
-    return "%012x" % rng.getrandbits(48)
+    return f"{rng.getrandbits(48):012x}"
 
 
 def _render(revision: str, parents: tuple[str, ...], message: str, ups: list[str],
