@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nvim.harness import (NeovimMissing, Session, copy_blog, current_neovim, debian_neovim,
-                          readme_configs, version_of)
+                          readme_configs)
 
 #: (which Neovim, the README snippet it runs): the current API on the current Neovim, the
 #: 0.8-0.10 ``vim.lsp.start`` form (still valid) on it too, and 0.7's on Debian's 0.7.
@@ -27,9 +27,6 @@ class Opened:
 
     nvim: Session
     project: Path
-    version: str
-    config: str
-    snippet: str
 
 
 @pytest.fixture(params=EDITORS, ids=lambda p: f"{p[0]}-{p[1]}")
@@ -57,6 +54,6 @@ def neovim(request: pytest.FixtureRequest, tmp_path: Path,
     monkeypatch.chdir(project)
     session = Session(binary, init)
     try:
-        yield Opened(session, project, version_of(binary), config, snippet)
+        yield Opened(session, project)
     finally:
         session.close()

