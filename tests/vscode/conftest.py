@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from vscode.harness import (CHROMIUM, EXAMPLE, REPO, CodeServer, Toolchain, ToolMissing,
-                            Workbench, build_vsix, ensure_toolchain, install_extension)
+                            Workbench, build_stand_in_vsix, build_vsix, ensure_toolchain,
+                            install_extension)
 
 ARTIFACTS = Path(os.environ.get("MIGLS_E2E_ARTIFACTS", REPO / ".cache" / "e2e-artifacts"))
 
@@ -52,6 +53,17 @@ def extensions_dir(toolchain: Toolchain, vsix: Path, tmp_path_factory: pytest.Te
     scratch = tmp_path_factory.mktemp("install")
     extensions = scratch / "extensions"
     install_extension(toolchain, vsix, extensions, scratch)
+    return extensions
+
+
+@pytest.fixture(scope="session")
+def extensions_dir_with_python(toolchain: Toolchain, vsix: Path,
+                               tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The extension plus a stand-in for the Python extension (``ms-python.python``)."""
+    scratch = tmp_path_factory.mktemp("install-python")
+    extensions = scratch / "extensions"
+    install_extension(toolchain, vsix, extensions, scratch)
+    install_extension(toolchain, build_stand_in_vsix(toolchain, scratch), extensions, scratch)
     return extensions
 
 
@@ -91,9 +103,10 @@ def open_vscode(request: pytest.FixtureRequest, toolchain: Toolchain, extensions
     servers: list[CodeServer] = []
     benches: list[Workbench] = []
 
-    def open_(settings: dict[str, Any] | None = None, path_env: str | None = None) -> Workbench:
-        server = CodeServer(toolchain, extensions_dir, tmp_path / f"cs{len(servers)}", workspace,
-                            settings or {}, path_env=path_env)
+    def open_(settings: dict[str, Any] | None = None, path_env: str | None = None,
+              extensions: Path | None = None) -> Workbench:
+        server = CodeServer(toolchain, extensions or extensions_dir, tmp_path / f"cs{len(servers)}",
+                            workspace, settings or {}, path_env=path_env)
         servers.append(server)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         context.set_default_timeout(30_000)

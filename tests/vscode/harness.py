@@ -100,6 +100,21 @@ def install_extension(toolchain: Toolchain, vsix: Path, extensions_dir: Path, sc
         raise AssertionError(f"installing {vsix.name} failed:\n{done.stdout}\n{done.stderr}")
 
 
+STAND_IN = Path(__file__).resolve().parent / "python_extension_stand_in"
+
+
+def build_stand_in_vsix(toolchain: Toolchain, out: Path) -> Path:
+    """Packages the stand-in for the Python extension (``ms-python.python``) with the
+    extension's own vsce."""
+    target = out / "ms-python-stand-in.vsix"
+    done = subprocess.run([str(EXTENSION / "node_modules" / ".bin" / "vsce"), "package",
+                           "--no-dependencies", "--out", str(target)],
+                          cwd=STAND_IN, env=toolchain.env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise AssertionError(f"packaging the Python extension stand-in failed:\n{done.stdout}{done.stderr}")
+    return target
+
+
 def migls_executable() -> str:
     """The ``migls`` console script of the Python running the tests."""
     beside = Path(sys.executable).parent / "migls"

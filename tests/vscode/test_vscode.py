@@ -7,6 +7,7 @@ Each test starts its own code-server on its own copy of the project (about 10-20
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import subprocess
@@ -213,20 +214,38 @@ def test_server_found_in_the_workspace_venv(open_vscode: OpenVSCode, workspace: 
     bench.page.locator(".monaco-editor .squiggly-error").first.wait_for(timeout=60_000)
     wait_status(bench, r"2 heads")
 
+    # The status tooltip says which migls runs and why.
+    bench.status_item().hover()
+    tooltip = bench.page.locator(".monaco-hover-content", has_text="found through").first
+    tooltip.wait_for()
+    assert f"{workspace / '.venv' / 'bin' / 'python'} -m migls" in tooltip.inner_text()
+    assert "found through the workspace's .venv" in tooltip.inner_text()
+
+    # The output, filtered to the extension's own lines about starting the server.
     bench.run_command("migls: Show Output")
     output = bench.page.locator(".panel .monaco-editor .view-lines").first
+    output.wait_for()
+    search = bench.page.locator(".panel input[placeholder^='Filter']")
 
     def shown() -> str:
         return " ".join(output.inner_text().replace("\u00a0", " ").split())
 
+    search.fill("[migls] starting")
     wait_until(bench.page, lambda: "found through the workspace's .venv" in shown(),
                "the output channel")
     assert ".venv/bin/python -m migls server" in shown()
 
     bench.run_command("migls: Restart Server")
-    wait_until(bench.page, lambda: shown().count("[migls] starting") >= 2,
-               "a second start in the output")
     wait_status(bench, r"2 heads")
+    # A filter applies to the lines there when it changes: alternate two that match the line.
+    filters = itertools.cycle(["[migls] restarting", "restarting the server"])
+
+    def restarted() -> bool:
+        search.fill(next(filters))
+        bench.page.wait_for_timeout(300)
+        return "restarting the server (migls: Restart Server)" in shown()
+
+    wait_until(bench.page, restarted, "the restart in the output")
 
 
 def test_missing_migls_is_reported_with_the_install_command(open_vscode: OpenVSCode) -> None:
@@ -238,3 +257,31 @@ def test_missing_migls_is_reported_with_the_install_command(open_vscode: OpenVSC
     assert "pip install migls" in toast.inner_text()
     assert "Install in Terminal" in toast.inner_text()
     wait_status(bench, r"migls: not installed")
+
+
+def test_follows_the_python_extensions_interpreter(open_vscode: OpenVSCode, tmp_path: Path,
+                                                   extensions_dir_with_python: Path) -> None:
+    # Two environments outside the workspace: one without migls, one with it (through the
+    # test interpreter's site-packages). The Python extension (a stand-in answering its API)
+    # selects the first, then the user selects the second.
+    bare, full = tmp_path / "bare", tmp_path / "full"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages",
+                    str(full)], check=True)
+    bench = open_vscode({"standInPython.interpreter": str(bare / "bin" / "python")},
+                        path_env=BARE_PATH, extensions=extensions_dir_with_python)
+    bench.open_file(COMMENTS)
+    toast = bench.notification("migls is not installed")
+    toast.wait_for(timeout=60_000)
+    assert f'"{bare / "bin" / "python"}" -m pip install migls' in toast.inner_text()
+    wait_status(bench, r"not installed")
+
+    bench.run_command("Python: Select Interpreter")
+    bench.quick_input(text=str(full / "bin" / "python"))
+    bench.page.locator(".monaco-editor .squiggly-error").first.wait_for(timeout=60_000)
+    wait_status(bench, r"2 heads")
+    bench.status_item().hover()
+    tooltip = bench.page.locator(".monaco-hover-content", has_text="found through").first
+    tooltip.wait_for()
+    assert f"{full / 'bin' / 'python'} -m migls" in tooltip.inner_text()
+    assert "the Python extension's selected interpreter" in tooltip.inner_text()

@@ -52,32 +52,38 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     }),
     registerFixAllOnSave(controller),
   );
-  const watcher = vscode.workspace.createFileSystemWatcher("**/*.py", false, true, false);
-  context.subscriptions.push(watcher, watcher.onDidCreate(refreshSoon), watcher.onDidDelete(refreshSoon));
+  // Revision files written, edited or removed outside the editor (git pull, alembic revision).
+  const watcher = vscode.workspace.createFileSystemWatcher("**/*.py");
+  context.subscriptions.push(
+    watcher,
+    watcher.onDidCreate(refreshSoon),
+    watcher.onDidChange(refreshSoon),
+    watcher.onDidDelete(refreshSoon),
+  );
 
   context.subscriptions.push(
     vscode.commands.registerCommand("migls.revision.create", () => newRevision(controller, refreshSoon)),
     vscode.commands.registerCommand("migls.heads.merge", () => mergeHeads(controller, refreshSoon)),
     vscode.commands.registerCommand("migls.heads.rebase", () => rebaseOnHead(controller, refreshSoon)),
     vscode.commands.registerCommand("migls.graph.show", () => graph.show()),
-    vscode.commands.registerCommand("migls.server.restart", () => controller.restart()),
+    vscode.commands.registerCommand("migls.server.restart", () => controller.restart("migls: Restart Server")),
     vscode.commands.registerCommand("migls.output.show", () => output.show(true)),
   );
 
   context.subscriptions.push(
     vscode.workspace.onDidChangeConfiguration((event) => {
-      if (RESTART_SETTINGS.some((s) => event.affectsConfiguration(s))) void controller.restart();
+      if (RESTART_SETTINGS.some((s) => event.affectsConfiguration(s))) void controller.restart("settings changed");
       // The language client tells the server, which asks for the new settings (middleware).
       else if (event.affectsConfiguration("migls")) refreshSoon();
     }),
-    vscode.workspace.onDidChangeWorkspaceFolders(() => void controller.restart()),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => void controller.restart("workspace folders changed")),
     // Trusting the workspace allows its own .venv.
-    vscode.workspace.onDidGrantWorkspaceTrust(() => void controller.restart()),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => void controller.restart("workspace trusted")),
   );
   if (vscode.extensions.getExtension("ms-python.python")) {
     try {
       const python = await PythonExtension.api();
-      context.subscriptions.push(python.environments.onDidChangeActiveEnvironmentPath(() => void controller.restart()));
+      context.subscriptions.push(python.environments.onDidChangeActiveEnvironmentPath(() => void controller.restart("Python interpreter changed")));
     } catch (error) {
       output.appendLine(`[migls] the Python extension's API is not available: ${String(error)}`);
     }

@@ -66,8 +66,9 @@ export class ServerController implements vscode.Disposable {
   }
 
   /** Stops the server and starts it again, looking for migls afresh (a new interpreter...). */
-  restart(): Promise<void> {
+  restart(reason = "asked"): Promise<void> {
     this.pending = this.pending.then(async () => {
+      this.output.appendLine(`[migls] restarting the server (${reason})`);
       await this.doStop();
       await this.doStart();
     });
