@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import * as vscode from "vscode";
 import { fetchGraphs } from "./graph";
-import { EnvironmentGraph, GraphResult, environmentOf } from "./graphData";
+import { EnvironmentGraph, GraphResult } from "./graphData";
 import { lastLine, run } from "./process";
 import { ServerController } from "./server";
 
@@ -206,7 +206,8 @@ export async function rebaseOnHead(server: ServerController, onDone: () => void)
     return;
   }
   const active = vscode.window.activeTextEditor?.document.uri.fsPath;
-  const activeHead = environmentOf([env], active) && env.nodes.find((n) => n.path === active && env.heads.includes(n.id));
+  // The active file's revision moves when it is a head; otherwise the user picks one.
+  const activeHead = env.nodes.find((n) => n.path === active && env.heads.includes(n.id));
   const moving =
     activeHead ? { id: activeHead.id } : await vscode.window.showQuickPick(headItems(env), { title: "migls: Rebase onto Head", placeHolder: "Which revision moves?" });
   if (!moving) return;

@@ -194,6 +194,12 @@ export class ServerController implements vscode.Disposable {
       const terminal = vscode.window.createTerminal({ name: "migls: install", cwd: this.folder?.uri });
       terminal.show();
       terminal.sendText(install);
+      // Look again once the user closes the install terminal.
+      const closed = vscode.window.onDidCloseTerminal((t) => {
+        if (t !== terminal) return;
+        closed.dispose();
+        if (this.stateValue === "notFound") void this.restart("migls installed");
+      });
     } else if (choice === "Open Settings") {
       await vscode.commands.executeCommand("workbench.action.openSettings", "migls.path");
     }
