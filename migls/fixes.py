@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pglast.stream import maybe_double_quote_name
+
 from migls.model import RevisionFile
 from migls.ops import Operation
 from migls.source import SourceText
@@ -235,8 +237,13 @@ def not_valid_then_validate_fix(file: RevisionFile, span: Span, name: str) -> Fi
     statement = "\n".join(lines[first - 1:last])
     shifted = Edit(Span(insert.span.line - first + 1, insert.span.column,
                         insert.span.end_line - first + 1, insert.span.end_column), insert.content)
+    schema = op.literal("source_schema" if name == "create_foreign_key" else "schema")
+    # Quoted the way PostgreSQL needs them: `order` or a mixed-case name must be "quoted".
+    target = ".".join(maybe_double_quote_name(part) for part in (schema, op.table)
+                      if isinstance(part, str))
+    sql = f"ALTER TABLE {target} VALIDATE CONSTRAINT {maybe_double_quote_name(constraint)}"
     validate = (f"{indent}with op.get_context().autocommit_block():\n"
-                f'{indent}{step}op.execute("ALTER TABLE {op.table} VALIDATE CONSTRAINT {constraint}")')
+                f"{indent}{step}op.execute({python_string(sql)})")
     content = apply_edits(statement, [shifted]) + "\n" + validate
     return Fix(f"Add {constraint} NOT VALID, then VALIDATE it outside the transaction", False,
                (Edit(Span(first, 0, last, len(lines[last - 1])), content),))

@@ -44,6 +44,9 @@ def run_migrations_online() -> None:
     )
     with connectable.connect() as connection:
         connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
+        # SQLAlchemy 2 began a transaction for the SET; end it, or Alembic's own
+        # begin_transaction() nests inside it and nothing the migrations do is committed.
+        connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
             context.run_migrations()
