@@ -173,6 +173,25 @@ def _add_project_commands(commands: argparse._SubParsersAction[argparse.Argument
     revision.add_argument("--rev-id", help="the new revision's id (default: a new random one)")
     revision.add_argument("--alembic-config", type=Path, metavar="PATH", help=config_help)
 
+    check = commands.add_parser(
+        "check", help="show the drift between the models and the migrations as op code",
+        description="Compare the models with a database at head, as `alembic check` does, and "
+                    "show each difference as the op.* code Alembic would write to fix it. This "
+                    "RUNS THE PROJECT'S CODE: env.py and the models it imports, in a "
+                    "subprocess with the project's Python, connecting to a database: --database "
+                    "URL (given to env.py as sqlalchemy.url), else the configured one, else "
+                    "(only when none is configured) a temporary SQLite database that migls "
+                    "upgrades to head (running the revisions) and removes. Exit 0: no drift, "
+                    "1: drift, 2: the comparison could not be made.")
+    check.add_argument("--database", metavar="URL",
+                       help="the database to compare with (a SQLAlchemy URL)")
+    check.add_argument("--format", choices=("text", "json"), default="text",
+                       help="text, or json (an array, one object per difference; default: text)")
+    check.add_argument("--python", metavar="PATH",
+                       help="the project's Python (default: .venv or venv beside the Alembic "
+                            "config or above it, else this one)")
+    check.add_argument("--alembic-config", type=Path, metavar="PATH", help=config_help)
+
 
 def _selectors(text: str) -> list[str]:
     selectors = [part.strip() for part in text.split(",") if part.strip()]
@@ -386,4 +405,14 @@ def _revision(args: argparse.Namespace) -> int:
     return 0
 
 
-PROJECT_COMMANDS = {"merge": _merge, "rebase": _rebase, "graph": _graph, "revision": _revision}
+def _check(args: argparse.Namespace) -> int:
+    from migls.check import check, exit_code, render_report
+
+    report = check(_environment(args.alembic_config), database=args.database,
+                   python=args.python)
+    sys.stdout.write(render_report(report, args.format, color=sys.stdout.isatty()))
+    return exit_code(report)
+
+
+PROJECT_COMMANDS = {"merge": _merge, "rebase": _rebase, "graph": _graph, "revision": _revision,
+                    "check": _check}
