@@ -303,6 +303,35 @@ def lint_files(files: list[RevisionFile], settings: Settings, *,
     return LintResult(diagnostics, files, ctx._graph, rules)
 
 
+def relint(files: Mapping[str, RevisionFile], changed_path: str, new_text: str,
+           settings: Settings, *, rules: list[type[LintRule]] | None = None,
+           lock_timeout_in_env: bool = False, report: Iterable[str] | None = None,
+           fixes: bool = False) -> tuple[dict[str, RevisionFile], LintResult]:
+    """The editor's path: read one file again from the text the editor holds (saved or
+    not) and lint the environment again, every other file as it was read before.
+
+    ``files`` maps each path of the environment to its file, in the environment's order;
+    ``report`` lists the paths diagnostics are wanted for (default: the changed file; a
+    change can also move findings in other files, such as a second head). Returns the new
+    mapping and the result. Fixes are left out unless asked for: the editor computes them
+    for the code actions it shows.
+    """
+    previous = files.get(changed_path)
+    old = previous.source if previous is not None and previous.source is not None else None
+    bom = new_text.startswith("\ufeff")
+    text = new_text[1:] if bom else new_text
+    newline = "\r\n" if "\r\n" in text else "\n"
+    source = SourceText(text.replace("\r\n", "\n"), old.encoding if old else "utf-8",
+                        newline, bom or (old.bom if old else False))
+    updated = dict(files)
+    updated[changed_path] = read_revision(changed_path, source).without_syntax_tree()
+    wanted = {changed_path} if report is None else set(report)
+    result = lint_files(list(updated.values()), settings, report=lambda f: f.path in wanted,
+                        rules=rules, lock_timeout_in_env=lock_timeout_in_env, fixes=fixes,
+                        cache=None)
+    return updated, result
+
+
 def _loaded(file: RevisionFile) -> set[str]:
     """The fields of a (lazy) file that are set."""
     names: set[str] = set()

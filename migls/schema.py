@@ -9,9 +9,9 @@ added by ``op.execute`` simply is not in the model, and rules say less about it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, MutableMapping, ValuesView
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from migls.graph import Graph
 from migls.ops import Arg, ColumnDef, Operation, TypeRef
@@ -45,16 +45,144 @@ class TableState:
     created_in: str | None = None
 
 
+V = TypeVar("V")
+
+
+class Layers(MutableMapping[str, V]):
+    """A dict that keeps only what changed since the dict it was derived from, and shares
+    the rest with it. History keeps the schema after every revision, and a revision changes
+    a few tables of many: full copies would make long histories quadratic in time and memory.
+    Behaves as a dict, insertion order included.
+    """
+
+    __slots__ = ("_base", "_depth", "_hidden", "_own")
+    #: Layers above a full dict before a derivation flattens them again (lookups walk them).
+    LIMIT = 24
+
+    def __init__(self, data: Mapping[str, V] | None = None) -> None:
+        self._own: dict[str, V] = dict(data) if data is not None else {}
+        #: Keys of the layers below that are gone (or were deleted and set again, which
+        #: moves them to the end, as in a dict).
+        self._hidden: set[str] = set()
+        self._base: Layers[V] | None = None
+        self._depth = 0
+
+    def derive(self) -> Layers[V]:
+        """A new mapping on top of this one, which must not change any more."""
+        if self._depth >= self.LIMIT:
+            return Layers(self._flat())
+        child: Layers[V] = Layers()
+        child._base = self
+        child._depth = self._depth + 1
+        return child
+
+    def fork(self) -> Layers[V]:
+        """A copy, both this mapping and the copy staying free to change independently."""
+        frozen: Layers[V] = Layers()
+        frozen._own, frozen._hidden, frozen._base, frozen._depth = (
+            self._own, self._hidden, self._base, self._depth)
+        self._own, self._hidden, self._base, self._depth = {}, set(), frozen, frozen._depth + 1
+        if self._depth > self.LIMIT:
+            self._own, self._base, self._depth = frozen._flat(), None, 0
+        return frozen.derive()
+
+    def __getitem__(self, key: str) -> V:
+        layer: Layers[V] | None = self
+        while layer is not None:
+            own = layer._own
+            if key in own:
+                return own[key]
+            if key in layer._hidden:
+                break
+            layer = layer._base
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        layer: Layers[V] | None = self
+        while layer is not None:
+            if key in layer._own:
+                return True
+            if key in layer._hidden:
+                return False
+            layer = layer._base
+        return False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        layer: Layers[V] | None = self
+        while layer is not None:
+            own = layer._own
+            if key in own:
+                return own[key]
+            if key in layer._hidden:
+                return default
+            layer = layer._base
+        return default
+
+    def __setitem__(self, key: str, value: V) -> None:
+        self._own[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+        self._own.pop(key, None)
+        if self._base is not None:
+            self._hidden.add(key)
+
+    def _flat(self) -> dict[str, V]:
+        """The plain dict (in insertion order)."""
+        chain: list[Layers[V]] = []
+        layer: Layers[V] | None = self
+        while layer is not None:
+            chain.append(layer)
+            layer = layer._base
+        result: dict[str, V] = {}
+        for layer in reversed(chain):
+            for key in layer._hidden:
+                result.pop(key, None)
+            result.update(layer._own)
+        return result
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._flat())
+
+    def __len__(self) -> int:
+        return len(self._flat())
+
+    def items(self) -> ItemsView[str, V]:
+        return self._flat().items()
+
+    def values(self) -> ValuesView[V]:
+        return self._flat().values()
+
+    def keys(self) -> KeysView[str]:
+        return self._flat().keys()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Layers):
+            return self._flat() == other._flat()
+        if isinstance(other, Mapping):
+            return self._flat() == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Layers({self._flat()!r})"
+
+
 @dataclass(slots=True)
 class Schema:
     """Tables by name, and the table of each known index."""
 
-    tables: dict[str, TableState] = field(default_factory=dict)
-    index_tables: dict[str, str] = field(default_factory=dict)
+    tables: Layers[TableState] = field(default_factory=Layers)
+    index_tables: Layers[str] = field(default_factory=Layers)
 
     def copy(self) -> Schema:
         """A copy that shares the (immutable) table states."""
-        return Schema(dict(self.tables), dict(self.index_tables))
+        return Schema(self.tables.fork(), self.index_tables.fork())
+
+    def derive(self) -> Schema:
+        """A schema that starts as this one, which must not change any more (history's
+        schema after a revision): shares everything, in constant time."""
+        return Schema(self.tables.derive(), self.index_tables.derive())
 
     def column(self, table: str | None, column: str | None) -> ColumnState | None:
         """A column's state, when history knows it."""
@@ -335,7 +463,7 @@ def _execute(schema: Schema, op: Operation, revision: str | None) -> None:
                     columns[str(node.newname)] = columns.pop(node.subname)
                 schema.tables[table] = replace(_rename_fk_column(state, str(node.subname), str(node.newname)),
                                                columns=columns)
-        elif kind == "AlterTableStmt" and table in schema.tables:
+        elif kind == "AlterTableStmt" and isinstance(table, str) and table in schema.tables:
             for command in node.cmds or ():
                 _alter_table_command(schema, table, command)
 
@@ -381,10 +509,14 @@ class History:
         node = self.graph.nodes.get(revision)
         if node is None:
             return Schema()
-        schema = Schema()
-        for parent in node.parents:
-            if parent in self.graph.nodes:
-                schema.merge(self.after(parent))
+        parents = [parent for parent in node.parents if parent in self.graph.nodes]
+        if not parents:
+            return Schema()
+        # The first parent's schema is shared, the others merged in (as Schema.merge into
+        # an empty schema would do, in the same order).
+        schema = self.after(parents[0]).derive()
+        for parent in parents[1:]:
+            schema.merge(self.after(parent))
         return schema
 
     def after(self, revision: str) -> Schema:

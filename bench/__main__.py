@@ -1,0 +1,80 @@
+"""``python -m bench [--repeat N] [--quick] [--only SUITE ...]``: run the benchmarks and
+print the table (Markdown, as in the README)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import importlib.util
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from bench.measure import Context, Row  # noqa: E402
+from bench.suites import SUITES  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer edits and smaller generated histories (a smoke run)")
+    parser.add_argument("--only", nargs="+", metavar="SUITE",
+                        help=f"run only these suites ({', '.join(SUITES)}, or plug-ins)")
+    args = parser.parse_args(argv)
+    if importlib.util.find_spec("alembic_guard") is None:
+        print("bench: alembic-guard is not installed (pip install -e '.[bench]')",
+              file=sys.stderr)
+        return 2
+    from corpus import ensure_corpus
+
+    suites = dict(SUITES)
+    for plugin in sorted((ROOT / "bench").glob("suite_*.py")):
+        module = importlib.import_module(f"bench.{plugin.stem}")
+        suites[plugin.stem.removeprefix("suite_")] = module.run
+    chosen = args.only or list(suites)
+    unknown = [name for name in chosen if name not in suites]
+    if unknown:
+        parser.error(f"unknown suite(s): {', '.join(unknown)}")
+    scratch = Path(tempfile.mkdtemp(prefix="migls-bench-"))
+    ctx = Context(repeat=max(1, args.repeat), quick=args.quick, scratch=scratch, root=ROOT,
+                  corpus=ensure_corpus())
+    load_before = os.getloadavg()
+    started = time.perf_counter()
+    rows: list[Row] = []
+    try:
+        for name in chosen:
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            rows.extend(suites[name](ctx))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    load_after = os.getloadavg()
+    print(_table(rows))
+    print()
+    print(f"{datetime.date.today().isoformat()}, {platform.python_implementation()} "
+          f"{platform.python_version()}, {os.cpu_count()} cores, median of {ctx.repeat} "
+          f"runs, {time.perf_counter() - started:.0f} s in all; load average "
+          f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.")
+    return 0
+
+
+def _table(rows: list[Row]) -> str:
+    lines = ["| benchmark | migls | peer | ratio | target | met |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        lines.append(f"| {row.name} | {row.migls} | {row.peer} | {row.ratio} | {row.target} "
+                     f"| {met} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
