@@ -68,7 +68,11 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, Refused):
         return str(exc)
     if isinstance(exc, CommandError):
-        return f"alembic: {str(exc).strip()}"
+        message = str(exc).strip()
+        if message == "Target database is not up to date.":
+            message += (" Upgrade it (`alembic upgrade head`), or compare with another one "
+                        "(--database URL).")
+        return f"alembic: {message}"
     if isinstance(exc, SystemExit):
         return f"env.py exited (status {exc.code})"
     return f"the project's env.py failed: {_one_line(exc)}"

@@ -358,6 +358,11 @@ def test_bad_arguments(tmp_path: Path) -> None:
                              str(tmp_path / "nope")], cwd=root, capture_output=True, text=True,
                             check=False)
     refused(result, "cannot run the project's Python")
+    without_site = tmp_path / "python-without-site-packages"
+    without_site.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    without_site.chmod(0o755)
+    refused(run_check(root, "--python", without_site),
+            f"Alembic is not installed in {sys.executable}; use --python")
     elsewhere = tmp_path / "empty"
     elsewhere.mkdir()
     refused(run_check(elsewhere), "no Alembic environment found")
