@@ -67,7 +67,7 @@ async def _serve_tcp(server: MiglsServer, host: str, port: int) -> None:
     finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        server.protocol.set_writer(writer)  # type: ignore[arg-type]
+        server.protocol.set_writer(writer)
         try:
             await run_async(stop_event=stop, reader=reader, protocol=server.protocol,
                             logger=logging.getLogger("migls.server"),

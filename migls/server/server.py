@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 import traceback
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,12 +33,13 @@ from pygls.uris import from_fs_path, to_fs_path
 from pygls.workspace import TextDocument
 
 from migls import __version__
+from migls.engine import LintResult
 from migls.graph import Graph
 from migls.model import RevisionFile
 from migls.rule import Diagnostic
 from migls.rulekit import env_sets_lock_timeout
 from migls.server import ranges
-from migls.server.settings import ClientSettings, parse_client_settings
+from migls.server.settings import ClientSettings
 from migls.server.workspace import (
     CONFIG_FILE_NAMES,
     EnvState,
@@ -61,6 +64,11 @@ logger = logging.getLogger("migls.server")
 #: Seconds an edit waits for the next one before the lint starts (a burst of keystrokes is
 #: linted once, at its end).
 DEBOUNCE = 0.02
+#: After the edited documents are published, the whole environment (the findings an edit
+#: causes in other files) is linted once the typing pauses this long.
+WHOLE_ENVIRONMENT_DELAY = 0.25
+#: Files per job when the whole environment is linted (see ``_lint_whole``).
+WHOLE_CHUNK = 40
 #: Watched-file events come in bursts too (a `git checkout`): wait a little longer.
 FILE_EVENTS_DEBOUNCE = 0.05
 
@@ -200,7 +208,8 @@ class MiglsServer(LanguageServer):
         uri = self.uris.get(path)
         if uri is None:
             return None
-        return self.workspace.text_documents.get(uri)
+        document: TextDocument | None = self.workspace.text_documents.get(uri)
+        return document
 
     def open_paths(self) -> list[str]:
         """Files the client has open."""
@@ -303,20 +312,23 @@ class MiglsServer(LanguageServer):
         return state if state.contains(path) else None
 
     async def ensure_loaded(self, state: EnvState) -> None:
-        """Read and parse the environment's files on disk, once."""
-        if state.loaded:
-            return
-        future = self.loading.get(state.key)
-        if future is None or future.done():
-            future = self.loading[state.key] = asyncio.ensure_future(self._load(state))
-        await asyncio.shield(future)
+        """Read and parse the environment's files on disk (again after files were created
+        or deleted)."""
+        while not state.loaded:
+            future = self.loading.get(state.key)
+            if future is None or future.done():
+                future = self.loading[state.key] = asyncio.ensure_future(self._load(state))
+            await asyncio.shield(future)
 
     async def _load(self, state: EnvState) -> None:
+        listing = state.listing
         paths = await self.run(list_revision_files, state.env)
         open_paths = set(self.open_paths())
         wanted = [p for p in paths if p not in open_paths
                   and (p not in state.files or state.versions.get(p) is not None)]
         files = await self.run(load_files, wanted)
+        if state.listing != listing:
+            return  # files were created or deleted meanwhile: list them again
         state.disk_paths = paths
         for path, file in files.items():
             self._store_file(state, path, file, None)
@@ -331,7 +343,9 @@ class MiglsServer(LanguageServer):
                     version: int | None) -> None:
         state.files[path] = file
         state.versions[path] = version
-        if is_unreadable(file) and file.syntax_error is not None:
+        # (A file deleted between its listing and its reading is not worth a message: the
+        # deletion's own event follows.)
+        if is_unreadable(file) and file.syntax_error is not None and os.path.lexists(path):
             self.message(f"{path}: {file.syntax_error[0]}")
 
     def reconfigure(self, settings: ClientSettings) -> None:
@@ -354,15 +368,22 @@ class MiglsServer(LanguageServer):
     # -- linting ----------------------------------------------------------------------------
 
     def changed(self, state: EnvState, path: str | None, delay: float) -> None:
-        """An input of ``state`` changed (``path``: an edited document): lint it again."""
+        """An input of ``state`` changed (``path``: an edited document): lint it again.
+
+        The first edit after a quiet moment is linted at once; an edit that comes while the
+        previous one still waits or is being linted restarts the wait (``delay``), so a burst
+        of keystrokes is linted once, at its end."""
         state.generation += 1
         if path is not None:
             state.focus.add(path)
+        if state.stage not in ("waiting", "editing"):
+            delay = 0
         self.schedule(state, delay)
 
     def schedule(self, state: EnvState, delay: float) -> None:
         """(Re)start the environment's lint task; a pending one is cancelled."""
         self._cancel(state.key)
+        state.stage = "waiting"
         self.tasks[state.key] = asyncio.ensure_future(self._lint(state, delay))
 
     def _cancel(self, key: str) -> None:
@@ -377,9 +398,9 @@ class MiglsServer(LanguageServer):
         texts: dict[str, tuple[int, str]] = {}
         for path in order:
             document = self.document(path)
-            if document is not None and document.version is not None:
-                if state.versions.get(path) != document.version or path not in state.files:
-                    texts[path] = (document.version, document.source)
+            if document is not None and document.version is not None and (
+                    state.versions.get(path) != document.version or path not in state.files):
+                texts[path] = (document.version, document.source)
         disk = [p for p in order if p in self.stale_disk and p not in texts]
         disk += [p for p in order if p not in state.files and p not in texts and p not in disk]
         return LintJob(state.generation, order, dict(state.files), texts, disk,
@@ -417,26 +438,54 @@ class MiglsServer(LanguageServer):
 
     async def _lint(self, state: EnvState, delay: float) -> None:
         try:
-            if delay:
-                await asyncio.sleep(delay)
+            await asyncio.sleep(delay)  # sleep(0) too: queued messages are read first
             if state.stamps != config_stamps(state.env):
                 self.start_discovery()  # the configuration changed: it lints everything again
                 return
-            started = time.perf_counter()
             if state.focus:
+                state.stage = "editing"
+                started = time.perf_counter()
                 job, outcome = await self.execute(state, set(state.focus))
                 self._remember(state, job, outcome, only=job.report)
                 logger.debug("linted %d edited file(s) of %s in %.1f ms", len(job.report or ()),
                              state.env.name, 1000 * (time.perf_counter() - started))
-            job, outcome = await self.execute(state, None)
+                # The rest of the environment waits for a pause in the typing.
+                state.stage = "pausing"
+                await asyncio.sleep(WHOLE_ENVIRONMENT_DELAY)
+            state.stage = "whole"
+            started = time.perf_counter()
+            job, result = await self._lint_whole(state)
             if state.generation == job.generation:
-                self._remember(state, job, outcome, only=None)
+                self._remember(state, job, JobOutcome({}, result), only=None)
             logger.debug("linted %s (%d files) in %.1f ms", state.env.name, len(job.order),
                          1000 * (time.perf_counter() - started))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the server must outlive any bug
             self.internal_error(f"linting {state.env.name}", exc)
+        finally:
+            if self.tasks.get(state.key) is asyncio.current_task():
+                state.stage = "idle"
+
+    async def _lint_whole(self, state: EnvState) -> tuple[LintJob, LintResult]:
+        """Lint every file of the environment, :data:`WHOLE_CHUNK` files per job: between
+        two jobs the worker thread takes the next keystroke's lint, so a long environment
+        never makes an edit wait for more than one chunk."""
+        order = state.paths(self.open_paths())
+        chunks = [order[i:i + WHOLE_CHUNK] for i in range(0, len(order), WHOLE_CHUNK)] or [[]]
+        job, outcome = await self.execute(state, set(chunks[0]))
+        assert outcome.result is not None
+        diagnostics = list(outcome.result.diagnostics)
+        for chunk in chunks[1:]:
+            part = replace(job, texts={}, disk=[], report=set(chunk))
+            done = await asyncio.shield(asyncio.get_running_loop().run_in_executor(
+                self.executor, partial(run_job, part)))
+            assert done.result is not None
+            diagnostics.extend(done.result.diagnostics)
+        diagnostics.sort(key=Diagnostic.sort_key)
+        first = outcome.result
+        whole = LintResult(diagnostics, first.files, first.graph, first.rules)
+        return replace(job, report=None), whole
 
     def _remember(self, state: EnvState, job: LintJob, outcome: JobOutcome,
                   only: set[str] | None) -> None:
@@ -594,6 +643,7 @@ class MiglsServer(LanguageServer):
                     self.stale_disk[path] = self._events
                 if deleted or path not in state.disk_paths:
                     state.loaded = False  # the set of files changed: list them again
+                    state.listing += 1
         if rediscover:
             self.start_discovery()
             return

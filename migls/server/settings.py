@@ -28,6 +28,10 @@ DOCUMENTED = {
 }
 
 
+class BadSetting(Exception):
+    """A setting's value that cannot be used (its message says why)."""
+
+
 @dataclass(frozen=True)
 class ClientSettings:
     """The editor's settings (defaults: none of them change what the project says)."""
@@ -89,7 +93,7 @@ def parse_client_settings(raw: Any) -> ParsedSettings:
             continue
         try:
             parsed = _PARSERS[attribute](value)
-        except ValueError as exc:
+        except BadSetting as exc:
             problems.append(f"'{key}': {exc}; using the default")
             continue
         if parsed is not None or attribute in ("select", "alembic_config"):
@@ -103,10 +107,10 @@ def _selectors(value: Any) -> tuple[str, ...]:
     elif isinstance(value, list) and all(isinstance(v, str) for v in value):
         items = [v.strip() for v in value if v.strip()]
     else:
-        raise ValueError(f"expected a list of rule codes, prefixes or names, not {value!r}")
+        raise BadSetting(f"expected a list of rule codes, prefixes or names, not {value!r}")
     for item in items:
         if not _names_a_rule(item):
-            raise ValueError(f"unknown rule selector '{item}'")
+            raise BadSetting(f"unknown rule selector '{item}'")
     return tuple(items)
 
 
@@ -130,7 +134,7 @@ def _severity(value: Any) -> dict[str, Severity]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValueError(f"expected an object of rule -> \"error\" | \"warning\" | \"info\", "
+        raise BadSetting(f"expected an object of rule -> \"error\" | \"warning\" | \"info\", "
                          f"not {value!r}")
     chosen: list[tuple[int, list[str], Severity]] = []
     for selector, level in value.items():
@@ -140,11 +144,11 @@ def _severity(value: Any) -> dict[str, Severity]:
         codes = [rule.CODE] if rule is not None else [
             r.CODE for r in all_rules() if name[:1].isalpha() and r.CODE.startswith(name.upper())]
         if not codes:
-            raise ValueError(f"unknown rule '{name}'")
+            raise BadSetting(f"unknown rule '{name}'")
         try:
             severity = Severity.parse(level if isinstance(level, str) else "")
         except ValueError:
-            raise ValueError(f"'{name}' must be \"error\", \"warning\" or \"info\", "
+            raise BadSetting(f"'{name}' must be \"error\", \"warning\" or \"info\", "
                              f"not {level!r}") from None
         chosen.append((100 if rule is not None else len(name), codes, severity))
     out: dict[str, Severity] = {}
@@ -155,7 +159,7 @@ def _severity(value: Any) -> dict[str, Severity]:
 
 def _boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, not {value!r}")
+        raise BadSetting(f"expected true or false, not {value!r}")
     return value
 
 
@@ -163,7 +167,7 @@ def _path(value: Any) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(f"expected a path, not {value!r}")
+        raise BadSetting(f"expected a path, not {value!r}")
     return value
 
 

@@ -11,7 +11,7 @@ content: a lint after an edit re-parses the edited document and reuses every oth
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -114,10 +114,10 @@ def discover_workspace(roots: Iterable[Path], alembic_config: Path | None) -> Di
             dirnames[:] = sorted(d for d in dirnames
                                  if not d.startswith(".") and d not in SKIPPED_DIRS)
             if "alembic.ini" in filenames or "pyproject.toml" in filenames:
-                env = environment_in(Path(directory), problems)
-                if env is not None:
-                    key = (env.config_path or env.version_locations[0]).resolve()
-                    found.setdefault(key, env)
+                here = environment_in(Path(directory), problems)
+                if here is not None:
+                    key = (here.config_path or here.version_locations[0]).resolve()
+                    found.setdefault(key, here)
     return Discovery(list(found.values()), problems)
 
 
@@ -209,6 +209,8 @@ class EnvState:
     files: dict[str, RevisionFile] = field(default_factory=dict)
     versions: dict[str, int | None] = field(default_factory=dict)
     loaded: bool = False
+    #: Bumped when files are created or deleted: a listing started before is outdated.
+    listing: int = 0
     #: Bumped by every change of an input (a document, a file, the settings).
     generation: int = 0
     #: The latest diagnostics of each file, with the version they were computed for.
@@ -218,6 +220,9 @@ class EnvState:
     graph_cache: tuple[int, Graph] | None = None
     #: Modification times of the configuration files this state was built from.
     stamps: dict[str, int] = field(default_factory=dict)
+    #: Where its lint task is: idle, waiting (debounce), editing (the edited files),
+    #: pausing (before the whole environment), whole.
+    stage: str = "idle"
 
     @property
     def key(self) -> str:
@@ -319,11 +324,14 @@ class LintJob:
         """Lint the snapshot (after :meth:`parse`), without the rules' fixes: they are
         computed when the editor asks for code actions (:func:`fixes_for`)."""
         files = [self.files[path] for path in self.order if path in self.files]
-        wanted: Callable[[RevisionFile], bool] = (
-            (lambda file: True) if self.report is None
-            else (lambda file, report=self.report: file.path in report))
+        report = self.report
+
+        def wanted(file: RevisionFile) -> bool:
+            return report is None or file.path in report
+
+        # No on-disk cache: the editor's texts change with every keystroke.
         return lint_files(files, self.settings, report=wanted, rules=without_fixes(self.rules),
-                          lock_timeout_in_env=self.lock_timeout_in_env)
+                          lock_timeout_in_env=self.lock_timeout_in_env, cache=None)
 
 
 _WITHOUT_FIX: dict[type[LintRule], type[LintRule]] = {}
@@ -331,7 +339,9 @@ _WITHOUT_FIX: dict[type[LintRule], type[LintRule]] = {}
 
 def without_fixes(rules: list[type[LintRule]]) -> list[type[LintRule]]:
     """The rules, each with its ``fix`` turned off: a lint for the editor only needs the
-    findings, and some fixes cost far more than finding (rendering code with Alembic)."""
+    findings, and some fixes cost far more than finding (rendering code with Alembic). (Not
+    ``lint_files(fixes=False)``: that drops the engine's own fixes of unused suppressions,
+    which cost nothing and which the quick fixes use.)"""
     out = []
     for rule in rules:
         if rule.fix is LintRule.fix:

@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_lsp
-from pytest_lsp import ClientServerConfig, LanguageClient
-
 from lsp_session import CLIENTS, SERVER_COMMAND, make_client
+from pytest_lsp import ClientServerConfig, LanguageClient
 
 CONFIG = ClientServerConfig(server_command=SERVER_COMMAND, client_factory=make_client)
 

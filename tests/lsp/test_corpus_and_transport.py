@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 from corpus import ensure_corpus
+from lsp_session import PATIENCE, REPOSITORY, Session, copy_blog, make_client, offset
 from lsprotocol import types
 from pytest_lsp import LanguageClient
-
-from lsp_session import PATIENCE, REPOSITORY, Session, copy_blog, make_client, offset
 
 pytestmark = pytest.mark.asyncio
 
@@ -26,8 +25,9 @@ async def test_superset_history_gives_the_findings_of_migls_lint(one_client: Lan
     client = one_client
     root = tmp_path / "superset"
     shutil.copytree(ensure_corpus()["superset"], root)
-    cli = subprocess.run([sys.executable, "-m", "migls", "lint", "--format", "json", "--exit-zero",
-                          str(root)], capture_output=True, text=True, check=True, cwd=REPOSITORY)
+    cli = await asyncio.to_thread(subprocess.run, [
+        sys.executable, "-m", "migls", "lint", "--format", "json", "--exit-zero", str(root)],
+        capture_output=True, text=True, check=True, cwd=REPOSITORY)
     expected: dict[str, list[tuple[str, int, int, int, int]]] = {}
     for item in json.loads(cli.stdout):
         path = (REPOSITORY / item["path"]).resolve()
@@ -41,7 +41,7 @@ async def test_superset_history_gives_the_findings_of_migls_lint(one_client: Lan
     marker = session.open((versions / "__init__.py").as_uri())
     assert await session.hover(marker, 0, 0) is None
     # ...opening a revision lints the whole history.
-    opened = session.open(sorted(versions.glob("2*.py"))[-1].as_uri())
+    opened = session.open(max(versions.glob("2*.py")).as_uri())
     await session.diagnostics(opened, version=1)
 
     async def everything() -> None:

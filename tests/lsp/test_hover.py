@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lsp_session import Session, copy_blog, revision_text, write_revision
 from lsprotocol import types
 from pytest_lsp import LanguageClient
-
-from lsp_session import Session, copy_blog, revision_text, write_revision
 
 pytestmark = pytest.mark.asyncio
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lsp_session import Session, copy_blog, revision_text, write_revision
 from lsprotocol import types
 from pytest_lsp import LanguageClient
-
-from lsp_session import Session, copy_blog, revision_text, write_revision
 
 pytestmark = pytest.mark.asyncio
 
@@ -166,7 +165,7 @@ async def test_document_symbols(client: LanguageClient, tmp_path: Path) -> None:
 
 async def test_workspace_symbols_by_id_or_message(client: LanguageClient,
                                                   tmp_path: Path) -> None:
-    session = await Session.start(client, client.name, copy_blog(tmp_path))
+    await Session.start(client, client.name, copy_blog(tmp_path))
 
     async def search(query: str) -> list[str]:
         found = await client.workspace_symbol_async(types.WorkspaceSymbolParams(query=query))

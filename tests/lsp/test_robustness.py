@@ -8,11 +8,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from lsp_session import PATIENCE, Session, copy_blog, revision_text
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient
-
-from lsp_session import PATIENCE, Session, copy_blog, revision_text
 
 pytestmark = pytest.mark.asyncio
 

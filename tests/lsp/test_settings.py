@@ -7,10 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lsp_session import Session, copy_blog
 from lsprotocol import types
 from pytest_lsp import LanguageClient
-
-from lsp_session import Session, copy_blog
 
 pytestmark = pytest.mark.asyncio
 

@@ -94,9 +94,11 @@ def register(server: MiglsServer) -> None:
         uri = params.text_document.uri
         path = ls.path_of(uri)
         fresh = await ls.fresh(path) if path is not None else None
-        if path is None or fresh is None or fresh[1].source is None:
+        if path is None or fresh is None:
             return None
         state, file = fresh
+        if file.source is None:
+            return None
         document = ls.document(path)
         version = document.version if document is not None else None
         only = params.context.only

@@ -63,10 +63,11 @@ def id_refs(file: RevisionFile) -> list[IdRef]:
     """Every revision id written in ``file``."""
     refs: list[IdRef] = []
     for name in ID_METADATA:
-        value = file.metadata.get(name)
-        if value is None or value.kind not in ("str", "tuple"):
+        metadata = file.metadata.get(name)
+        if metadata is None or metadata.kind not in ("str", "tuple"):
             continue
-        refs.extend(IdRef(name, item, span) for item, span in zip(value.items, value.item_spans))
+        refs.extend(IdRef(name, item, span)
+                    for item, span in zip(metadata.items, metadata.item_spans))
     if file.source is not None:
         lines = file.source.text.split("\n")
         for kind, header in (("Revision ID", file.docstring_id), ("Revises", file.docstring_revises)):

@@ -148,7 +148,7 @@ def completion_context(lines: list[str], line: int, column: int) -> tuple[str, i
     inside a string of one of those assignments, read from the text (a half-typed line does
     not parse)."""
     current = lines[line - 1][:column] if 0 < line <= len(lines) else ""
-    for back in range(0, 30):
+    for back in range(30):
         index = line - 1 - back
         if index < 0:
             return None
