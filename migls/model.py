@@ -14,14 +14,17 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import libcst as cst
-
+from migls.lazy import LazyModule
 from migls.ops import Operation, read_operation
-from migls.positions import compute_positions
 from migls.source import SourceText
 from migls.span import Span
+
+if TYPE_CHECKING:
+    import libcst as cst
+else:  # LibCST reads only the files the fast reader declines
+    cst = LazyModule("libcst", globals(), "cst")
 
 METADATA_NAMES = ("revision", "down_revision", "branch_labels", "depends_on")
 
@@ -265,6 +268,8 @@ def read_revision_libcst(path: str, source: SourceText) -> RevisionFile:
         return result
     result.module = module
     with _deep_recursion():  # very deep but valid expressions (long `a + b + ...` chains)
+        from migls.positions import compute_positions
+
         positions, nodes = compute_positions(module, _module_level_names(module))
         _ModelReader(result, positions, nodes).read(module)
     _legacy_revision(result, path)
@@ -621,6 +626,8 @@ def _span_within(statement: cst.Import | cst.ImportFrom, span: Span, first: cst.
     because nothing before the module name of an import can be re-indented by layout (only
     parenthesized names, after it, can)."""
     alone = cst.Module(body=[cst.SimpleStatementLine(body=[statement])])
+    from migls.positions import compute_positions
+
     positions, _ = compute_positions(alone, {first, last})
     (line, column), _ = positions[first]
     _, (end_line, end_column) = positions[last]

@@ -4,13 +4,19 @@ trees and files parsed in worker processes keep everything the rules need."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from migls.lazy import LazyModule
 from migls.signatures import BATCH_OPERATIONS, OPERATIONS, TABLE_PARAMETER
 from migls.span import Span
+
+if TYPE_CHECKING:
+    import libcst as cst
+else:  # imported when a file is read with LibCST
+    cst = LazyModule("libcst", globals(), "cst")
 
 
 class _Dynamic:
@@ -141,7 +147,7 @@ class Operation:
         return self.literal(name) is True
 
 
-SpanOf = Callable[[cst.CSTNode], Span]
+SpanOf = Callable[["cst.CSTNode"], Span]
 
 
 def read_operation(call: cst.Call, name: str, batch_table: str | None, autocommit: bool,
@@ -312,10 +318,12 @@ def _last_name(node: cst.BaseExpression) -> str | None:
 
 
 def _code(node: cst.CSTNode) -> str:
-    return _EMPTY_MODULE.code_for_node(node)
+    return _empty_module().code_for_node(node)
 
 
-_EMPTY_MODULE = cst.Module(body=[])
+@functools.cache
+def _empty_module() -> cst.Module:
+    return cst.Module(body=[])
 
 
 def _sql_of(call: cst.Call, span_of: SpanOf

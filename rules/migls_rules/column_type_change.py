@@ -5,15 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import libcst as cst
-
+from migls.lazy import LazyModule
 from migls.model import RevisionFile
 from migls.ops import Operation, TypeRef, read_type
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.rulekit import is_postgresql, linted_functions
 from migls.schema import Schema, schemas_along
 from migls.span import Span
+
+if TYPE_CHECKING:
+    import libcst as cst
+else:  # needed for one kind of type only
+    cst = LazyModule("libcst", globals(), "cst")
 
 #: SQLAlchemy type names -> PostgreSQL type (the family ALTER TYPE compares).
 TYPE_FAMILIES = {
