@@ -92,6 +92,12 @@ class Cache:
             data = encode_entry(value)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             return  # something that does not pickle: not cached, still correct
+        self.write(kind, key, data)
+
+    def write(self, kind: str, key: str, data: bytes) -> None:
+        """Write an entry already encoded by :func:`encode_entry`."""
+        if not self._writable or not data:
+            return
         target = self.path(kind, key)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -7,12 +7,14 @@ of its own.
 from __future__ import annotations
 
 import fnmatch
+import gc
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -51,14 +53,24 @@ def _read_path(path: Path) -> RevisionFile:
     return read_file(str(path), data)
 
 
-def _read_paths_stripped(paths: list[Path]) -> list[RevisionFile]:
-    return [_read_path(path).without_syntax_tree() for path in paths]
-
-
 #: Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
 #: The object that stands for "the default cache" in keyword arguments.
 DEFAULT_CACHE: Any = object()
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Reading builds many objects that live on: the cyclic collector, run again and again
+    over all of them, costs a quarter of the time (and finds nothing: models hold no
+    cycles)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_paths(paths: list[Path], jobs: int | None = None, *,
@@ -67,78 +79,98 @@ def read_paths(paths: list[Path], jobs: int | None = None, *,
 
     With a cache (the default one unless ``--no-cache``), a file read before comes back
     lazily: its model is loaded from the cache on first use, which a run whose results are
-    cached never makes. Files parsed in worker processes come back without their syntax
-    tree (LibCST trees are slow to pickle); linting does not need it.
+    cached never makes. Files come back without their LibCST syntax tree (linting does not
+    need it).
     """
     store = cache_module.default() if cache is DEFAULT_CACHE else cache
-    if store is None:
-        return _parse_all(paths, jobs, None)
     files: list[RevisionFile | None] = []
-    missing: list[int] = []
-    for index, path in enumerate(paths):
-        try:
-            data = path.read_bytes()
-        except OSError:
-            files.append(_read_path(path))  # the same error, in one place
-            continue
-        try:
-            source = decode(data)
-        except UndecodableSource:
-            files.append(read_file(str(path), data))
-            continue
-        digest = cache_module.content_hash(data)
-        key = _file_key(digest, path.name)
-        if store.has("files", key):
-            files.append(RevisionFile.lazy(str(path), source, digest,
-                                           _cached_model(store, key, str(path), source)))
-        else:
-            files.append(None)
-            missing.append(index)
-    if missing:
-        parsed = _parse_all([paths[i] for i in missing], jobs, store)
-        for index, file in zip(missing, parsed):
-            files[index] = file
+    missing: list[tuple[int, Path, SourceText, str]] = []
+    with _no_gc():
+        for index, path in enumerate(paths):
+            try:
+                data = path.read_bytes()
+            except OSError:
+                files.append(_read_path(path))  # the same error, in one place
+                continue
+            try:
+                source = decode(data)
+            except UndecodableSource:
+                files.append(read_file(str(path), data))
+                continue
+            digest = cache_module.content_hash(data) if store is not None else ""
+            key = _file_key(digest, path.name) if store is not None else ""
+            if store is not None and store.has("files", key):
+                files.append(RevisionFile.lazy(str(path), source, digest,
+                                               _cached_model(store, key, str(path), source)))
+            else:
+                files.append(None)
+                missing.append((index, path, source, digest))
+        if missing:
+            values = _parse_all([(str(path), source) for _, path, source, _ in missing],
+                                jobs, store is not None)
+            for (index, path, source, digest), (model, entry) in zip(missing, values):
+                fields: dict[str, Any] = dict(zip(_MODEL_FIELDS, model))
+                file = RevisionFile(str(path), source, None, **fields)
+                if store is not None:
+                    file.content_hash = digest
+                    store.write("files", _file_key(digest, path.name), entry)
+                files[index] = file
     return [file for file in files if file is not None]
 
 
-def _parse_all(paths: list[Path], jobs: int | None, store: Cache | None) -> list[RevisionFile]:
-    """Parse files (in worker processes when there are many), storing each model in
-    ``store``."""
+#: What the reading of one file gives: its model's values, and the cache entry holding them
+#: (empty without a cache).
+_Parsed = tuple[tuple[object, ...], bytes]
+
+
+def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
+               encode: bool) -> list[_Parsed]:
+    """Parse texts, on every core when there are many: worker processes take a share each,
+    this process the share it can parse while it decodes what they send back (sending a
+    model costs about a third of building it)."""
     jobs = jobs or os.cpu_count() or 1
-    root = None if store is None else str(store.root.parent)
-    if jobs <= 1 or len(paths) < PARALLEL_THRESHOLD:
-        return _parse_chunk(paths, root, keep_tree=store is None)
-    chunk = max(16, len(paths) // (jobs * 4))
-    chunks = [paths[i:i + chunk] for i in range(0, len(paths), chunk)]
+    if jobs <= 1 or len(texts) < PARALLEL_THRESHOLD:
+        return _parse_texts(texts, encode)
+    # Balance: this process parses x files and loads the others' (N - x) models; each of
+    # the (jobs - 1) workers parses (N - x) / (jobs - 1) files.
+    parse, load = 1.0, 0.3
+    workers = jobs - 1
+    own = int(len(texts) * (parse - load * workers) / (parse * workers + parse - load * workers)
+              if parse > load * workers else 0)
+    own = max(0, min(len(texts), own))
+    rest = texts[own:]
+    size = max(1, -(-len(rest) // workers))
+    chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            return [file for part in pool.map(_parse_chunk, chunks, [root] * len(chunks))
-                    for file in part]
+        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
+            futures = [pool.submit(_parse_texts_encoded, chunk) for chunk in chunks]
+            mine = _parse_texts(texts[:own], encode)
+            theirs: list[_Parsed] = []
+            for future in futures:
+                for entry in future.result():
+                    model = cache_module.decode_entry(entry)
+                    if not isinstance(model, tuple):
+                        raise OSError("a worker sent an unreadable model")
+                    theirs.append((model, entry if encode else b""))
+            return mine + theirs
     except (BrokenProcessPool, OSError):
         # A worker died (out of memory, a crash in a native parser): read in this process.
-        return _parse_chunk(paths, root, keep_tree=store is None)
+        return _parse_texts(texts, encode)
 
 
-def _parse_chunk(paths: list[Path], cache_root: str | None,
-                 keep_tree: bool = False) -> list[RevisionFile]:
-    """Read and parse files; with a cache, store each model there."""
-    store = None if cache_root is None else Cache(Path(cache_root))
-    out: list[RevisionFile] = []
-    for path in paths:
-        try:
-            data = path.read_bytes()
-        except OSError:
-            out.append(_read_path(path))
-            continue
-        file = read_file(str(path), data)
-        if not keep_tree:
-            file = file.without_syntax_tree()
-        if store is not None and file.source is not None:
-            file.content_hash = cache_module.content_hash(data)
-            store.store("files", _file_key(file.content_hash, path.name), _model_values(file))
-        out.append(file)
+def _parse_texts(texts: list[tuple[str, SourceText]], encode: bool) -> list[_Parsed]:
+    out: list[_Parsed] = []
+    with _no_gc():
+        for path, source in texts:
+            model = _model_values(read_revision(path, source))
+            out.append((model, cache_module.encode_entry(model) if encode else b""))
     return out
+
+
+def _parse_texts_encoded(texts: list[tuple[str, SourceText]]) -> list[bytes]:
+    """In a worker: the cache entries of the models (what is sent back, pickled once)."""
+    return [entry for _, entry in _parse_texts(texts, True)]
 
 
 #: The model fields an entry of the file cache holds, in order.
