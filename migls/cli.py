@@ -24,6 +24,7 @@ from migls.fixes import write_atomically
 from migls.graphview import FORMATS as GRAPH_FORMATS
 from migls.graphview import build_view
 from migls.graphview import render as render_graph
+from migls.ignore import REASON_PLACEHOLDER, add_ignores
 from migls.model import RevisionFile
 from migls.registry import all_rules, rule_by_selector, select_rules
 from migls.report import FORMATS, display_path, render
@@ -82,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="with --fix or --diff, also apply the fixes that change behaviour")
     lint.add_argument("--diff", action="store_true",
                       help="print the changes --fix would make, write nothing (exit 1 if any)")
+    lint.add_argument("--add-ignore", nargs="?", const=REASON_PLACEHOLDER, metavar="REASON",
+                      help="suppress every reported finding with a `# migls: ignore[CODE] -- "
+                           "REASON` comment on its line (default reason: a TODO placeholder)")
     lint.add_argument("--exit-zero", action="store_true",
                       help="exit 0 even when problems are found")
     lint.add_argument("--statistics", action="store_true",
@@ -231,6 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
+    if args.add_ignore is not None and (args.fix or args.diff):
+        raise UsageError("--add-ignore cannot be combined with --fix or --diff")
     paths = args.paths or [Path(".")]
     environments, explicit_files = discover(paths, args.alembic_config)
     changed = _changed_files(args.since, paths) if args.since else None
@@ -260,6 +266,17 @@ def _lint(args: argparse.Namespace) -> int:
             return config_given or any(g == path or g in path.parents for g in given)
 
         in_env = env_sets_lock_timeout(env.env_py_text())
+        if args.add_ignore is not None:
+            texts, added = add_ignores(files, lambda current: lint_files(
+                current, settings, report=reported, rules=rules, lock_timeout_in_env=in_env,
+                fixes=False).diagnostics, reason=args.add_ignore)
+            applied += added
+            originals = {f.path: f for f in files}
+            for path, text in texts.items():
+                source = originals[path].source
+                assert source is not None
+                write_atomically(Path(path), source, text)
+            continue
         if args.fix or args.diff:
             fixed = fix_files(files, settings, rules=rules, report=reported,
                               unsafe=args.unsafe_fixes, lock_timeout_in_env=in_env)
@@ -284,6 +301,9 @@ def _lint(args: argparse.Namespace) -> int:
             thresholds[id(d)] = threshold
         diagnostics.extend(result.diagnostics)
 
+    if args.add_ignore is not None:
+        print(f"Added {applied} suppression{'s' if applied != 1 else ''}.", file=sys.stderr)
+        return 0
     if explicit_files and not environments:
         print("migls: none of the given files is in an Alembic versions directory", file=sys.stderr)
     diagnostics.sort(key=Diagnostic.sort_key)

@@ -6,8 +6,11 @@ The editor's "Ignore MGxxx on this line" code action and any CLI helper share it
 
 from __future__ import annotations
 
-from migls.fixes import Edit, Fix, statement_lines
-from migls.model import RevisionFile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+
+from migls.fixes import Edit, Fix, apply_fixes, statement_lines
+from migls.model import RevisionFile, read_revision
 from migls.rule import Diagnostic
 from migls.span import Span
 from migls.suppress import Suppression, find_suppressions
@@ -75,3 +78,36 @@ def _extended(suppression: Suppression, code: str, reason: str) -> Edit:
     kept_reason = suppression.reason or reason
     text = f"# migls: ignore[{', '.join(selectors)}] -- {kept_reason}"
     return Edit(suppression.span, text)
+
+
+def add_ignores(files: Sequence[RevisionFile],
+                lint: Callable[[list[RevisionFile]], Iterable[Diagnostic]],
+                reason: str = REASON_PLACEHOLDER, rounds: int = 8) -> tuple[dict[str, str], int]:
+    """Suppress every finding ``lint`` reports in ``files`` (``migls lint --add-ignore``).
+
+    Works in rounds like ``--fix``: findings on one line share one comment, so the second
+    code extends the comment the first one wrote. Returns the changed texts by path and how
+    many codes were added.
+    """
+    current = {file.path: file for file in files}
+    texts: dict[str, str] = {}
+    added = 0
+    for _ in range(rounds):
+        by_path: dict[str, list[Diagnostic]] = {}
+        for diagnostic in lint(list(current.values())):
+            by_path.setdefault(diagnostic.path, []).append(diagnostic)
+        progressed = False
+        for path, diagnostics in by_path.items():
+            file = current.get(path)
+            if file is None or file.source is None:
+                continue
+            fixes = [fix for fix in (ignore_fix(file, d, reason) for d in diagnostics) if fix]
+            text, applied = apply_fixes(file.source.text, fixes)
+            if applied:
+                texts[path] = text
+                current[path] = read_revision(path, replace(file.source, text=text))
+                added += applied
+                progressed = True
+        if not progressed:
+            break
+    return texts, added
