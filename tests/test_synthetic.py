@@ -3,6 +3,7 @@ linted alike with and without the cache."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from alembic.script import ScriptDirectory
 from migls._synthetic import generate
 from migls.cache import Cache
 from migls.discovery import discover
-from migls.engine import lint_files, read_paths
+from migls.engine import lint_files, read_file, read_paths, relint
 from migls.model import read_revision_libcst
+from migls.schema import Layers
 from migls.source import decode
 
 
@@ -63,3 +65,47 @@ def test_cached_findings_equal_uncached_findings(history: Path, tmp_path: Path) 
         cached = lint_files(read_paths(paths, cache=store), env.settings, cache=store)
         assert cached.diagnostics == uncached.diagnostics
     assert uncached.diagnostics  # the generated operations do get findings
+
+
+def test_relint_gives_what_a_full_lint_of_the_edited_text_gives(history: Path) -> None:
+    (env,), _ = discover([history])
+    files = {f.path: f for f in read_paths(env.revision_paths(), cache=None)}
+    path = next(p for p, f in files.items()
+                if f.source is not None and "op.add_column" in f.source.text)
+    text = files[path].source.text  # type: ignore[union-attr]
+    edited = text.replace("nullable=True", "nullable=False", 1) + "\n# edited\n"
+    updated, result = relint(files, path, edited, env.settings)
+    assert list(updated) == list(files)
+    fresh = [read_file(p, (edited if p == path else Path(p).read_text()).encode())
+             for p in files]
+    expected = lint_files(fresh, env.settings, report=lambda f: f.path == path, cache=None,
+                          fixes=False)
+    assert result.diagnostics == expected.diagnostics
+    assert {d.path for d in result.diagnostics} <= {path}
+
+
+def test_layers_behave_as_dicts() -> None:
+    rng = random.Random(5)
+    plain: dict[str, int] = {}
+    layered: Layers[int] = Layers()
+    keep: list[tuple[dict[str, int], Layers[int]]] = []
+    for step in range(3000):
+        key = f"k{rng.randrange(40)}"
+        action = rng.random()
+        if action < 0.5:
+            plain[key] = step
+            layered[key] = step
+        elif action < 0.7:
+            assert plain.pop(key, None) == layered.pop(key, None)
+        elif action < 0.8:
+            keep.append((dict(plain), layered))  # history keeps it: frozen from now on
+            layered = layered.derive()
+        elif action < 0.9:
+            copy = layered.fork()
+            keep.append((dict(plain), copy))
+        else:
+            assert plain.setdefault(key, -step) == layered.setdefault(key, -step)
+        assert list(layered.items()) == list(plain.items())
+        assert (key in layered) == (key in plain) and layered.get(key) == plain.get(key)
+    for expected, frozen in keep:
+        assert list(frozen.items()) == list(expected.items())
