@@ -1074,3 +1074,29 @@ def _matching_paren(text: _Text, start: int) -> int:
                 return index
         index += 1
     return -1
+
+
+def read_type_code(code: str, unwrap: str = "") -> tuple[bool, TypeRef | None]:
+    """``(parsed, type)``: the type a column type's code gives (as ``migls.ops.read_type``
+    reads ``libcst.parse_expression(code)``), after peeling off calls of the method
+    ``unwrap`` (``sa.Text().with_variant(LONGTEXT, "mysql")`` -> ``sa.Text()``). ``parsed``
+    is false when the code is not an expression (or not one this reader places)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(code, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False, None
+    module = ast.Module(body=[], type_ignores=[])
+    reader = _Reader("", SourceText(code, "utf-8", "\n", False), module)
+    node: ast.expr = tree.body
+    floor = reader.text.start(node)
+    try:
+        while (unwrap and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+               and node.func.attr == unwrap):
+            floor = reader.text.start(node.func)
+            node = node.func.value
+        start, end = reader.text.parens(floor, node)
+        return True, reader._read_type(node, code[start:end])
+    except (Unsupported, RecursionError):
+        return False, None

@@ -397,3 +397,38 @@ def test_corpus_findings_equal(corpus_dirs: dict[str, Path], name: str,
     fast = findings()
     monkeypatch.setenv(READER_VARIABLE, "libcst")
     assert findings() == fast
+
+
+@pytest.mark.corpus
+def test_type_codes_read_alike(corpus_dirs: dict[str, Path]) -> None:
+    """``read_type_code`` (MG308 peels ``with_variant`` off column types with it) gives what
+    ``libcst.parse_expression`` and ``migls.ops.read_type`` give, on every type of the
+    corpus and a few layouts."""
+    import libcst as cst
+
+    from migls.ast_model import read_type_code
+    from migls.ops import read_type
+
+    def with_libcst(code: str) -> tuple[bool, object]:
+        try:
+            node = cst.parse_expression(code)
+        except cst.ParserSyntaxError:
+            return False, None
+        while (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+               and node.func.attr.value == "with_variant"):
+            node = node.func.value
+        return True, read_type(node)
+
+    codes = {'(sa.Text()).with_variant(x, "y")', 'sa.String(\n    50\n).with_variant(\n  a, "b")',
+             '((sa.Text())).with_variant(x, "y").with_variant(z, "w")', "x(", "a.with_variant",
+             "sa.ARRAY(sa.String(length=(5)))", "sa.Numeric(10, 2, asdecimal=False)"}
+    for name in CORPUS_NAMES:
+        for path in environment(corpus_dirs[name]).revision_paths():
+            file = read_revision(str(path), decode(path.read_bytes()))
+            for function in (file.upgrade, file.downgrade):
+                for op in function.ops if function is not None else ():
+                    codes.update(t.code for t in op.types.values())
+                    codes.update(c.type.code for c in op.columns if c.type is not None)
+    assert len(codes) > 100
+    for code in sorted(codes):
+        assert read_type_code(code, "with_variant") == with_libcst(code), code

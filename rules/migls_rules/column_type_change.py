@@ -5,20 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from migls.lazy import LazyModule
+from migls.ast_model import read_type_code
 from migls.model import RevisionFile
-from migls.ops import Operation, TypeRef, read_type
+from migls.ops import Operation, TypeRef
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.rulekit import is_postgresql, linted_functions
 from migls.schema import Schema, schemas_along
 from migls.span import Span
-
-if TYPE_CHECKING:
-    import libcst as cst
-else:  # needed for one kind of type only
-    cst = LazyModule("libcst", globals(), "cst")
 
 #: SQLAlchemy type names -> PostgreSQL type (the family ALTER TYPE compares).
 TYPE_FAMILIES = {
@@ -176,14 +170,8 @@ def _without_variants(ref: TypeRef) -> TypeRef:
     """``sa.Text().with_variant(LONGTEXT, "mysql")`` is ``sa.Text()`` on PostgreSQL."""
     if ref.name != "with_variant":
         return ref
-    try:
-        node = cst.parse_expression(ref.code)
-    except cst.ParserSyntaxError:
-        return ref
-    while (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-           and node.func.attr.value == "with_variant"):
-        node = node.func.value
-    return read_type(node) or ref
+    parsed, inner = read_type_code(ref.code, unwrap="with_variant")
+    return (inner or ref) if parsed else ref
 
 
 def _short(code: str, limit: int = 40) -> str:
