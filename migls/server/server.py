@@ -24,6 +24,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
@@ -118,7 +119,9 @@ class MiglsServer(LanguageServer):
         self.published: dict[str, tuple[Any, ...]] = {}
         #: Pull mode: the result id last returned per URI.
         self.served: dict[str, str] = {}
+        #: path -> the URI the client knows it by; URI -> path (``None``: not a file).
         self.uris: dict[str, str] = {}
+        self._paths: dict[str, str | None] = {}
         self.shown: set[str] = set()
         #: Directories known to be in no environment (ordinary Python files).
         self.outside: set[str] = set()
@@ -189,11 +192,13 @@ class MiglsServer(LanguageServer):
 
     def path_of(self, uri: str) -> str | None:
         """The file key of a ``file:`` URI (``None`` for other schemes)."""
-        path = to_fs_path(uri)
-        if path is None or not uri.startswith("file:"):
-            return None
-        key = canonical(path)
-        self.uris.setdefault(key, uri)
+        if uri in self._paths:
+            return self._paths[uri]
+        path = to_fs_path(uri) if uri.startswith("file:") else None
+        key = canonical(path) if path is not None else None
+        if key is not None:
+            self.uris.setdefault(key, uri)
+        self._paths[uri] = key
         return key
 
     def uri_of(self, path: str) -> str:
@@ -208,14 +213,15 @@ class MiglsServer(LanguageServer):
         uri = self.uris.get(path)
         if uri is None:
             return None
-        document: TextDocument | None = self.workspace.text_documents.get(uri)
+        # pygls keys its documents by the unquoted URI.
+        document: TextDocument | None = self.workspace.text_documents.get(unquote(uri))
         return document
 
     def open_paths(self) -> list[str]:
         """Files the client has open."""
         out = []
-        for uri in list(self.workspace.text_documents):
-            path = self.path_of(uri)
+        for document in list(self.workspace.text_documents.values()):
+            path = self.path_of(document.uri)
             if path is not None:
                 out.append(path)
         return out

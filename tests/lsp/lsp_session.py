@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from lsprotocol import types
 from pygls.protocol import default_converter
@@ -68,7 +69,7 @@ def make_client() -> LanguageClient:
 
 def copy_blog(tmp_path: Path) -> Path:
     """A copy of ``examples/blog`` to change freely."""
-    root = tmp_path / "blog"
+    root = tmp_path / "blog project"  # a space: URIs are percent-encoded
     shutil.copytree(BLOG, root)
     return root
 
@@ -127,7 +128,7 @@ class Session:
     def path(self, uri: str) -> Path:
         """The file of a URI."""
         assert uri.startswith("file://")
-        return Path(uri[len("file://"):])
+        return Path(unquote(uri[len("file://"):]))
 
     def open(self, uri: str, text: str | None = None) -> str:
         """``didOpen`` with the file's text (or ``text``)."""

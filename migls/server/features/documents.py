@@ -103,6 +103,7 @@ def register(server: MiglsServer) -> None:
         path = ls.path_of(params.text_document.uri)
         if path is None:
             return
+        ls.uris[path] = params.text_document.uri  # publish under the URI the client uses
         state = await ls.env_for(path)
         if state is None:
             return
