@@ -11,6 +11,7 @@ from pygls.uris import to_fs_path
 
 from migls.server.server import DEBOUNCE, MiglsServer
 from migls.server.settings import parse_client_settings, unwrap
+from migls.server.workspace import CONFIG_FILE_NAMES
 
 #: Files whose changes matter: revision files (and env.py), and the configuration files.
 WATCHED = ("**/*.py", "**/alembic.ini", "**/pyproject.toml", "**/migls.toml")
@@ -123,7 +124,7 @@ def register(server: MiglsServer) -> None:
         path = ls.path_of(params.text_document.uri)
         if path is None:
             return
-        if Path(path).name in ("alembic.ini", "pyproject.toml", "migls.toml"):
+        if Path(path).name in CONFIG_FILE_NAMES:
             ls.files_changed([(path, False)])
             return
         state = await ls.env_for(path)
