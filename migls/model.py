@@ -249,17 +249,18 @@ def read_revision(path: str, source: SourceText, reader: str | None = None) -> R
 def read_revision_libcst(path: str, source: SourceText) -> RevisionFile:
     """Parse one revision file with LibCST (keeping the syntax tree in ``module``)."""
     result = RevisionFile(path=path, source=source)
-    if _deeply_nested(source.text):
-        # LibCST's native parser overflows the C stack (a crash, not an exception) on
-        # nesting CPython refuses anyway; let CPython judge first.
-        error = _cpython_syntax_error(source.text)
-        if error is not None:
-            result.syntax_error = error
-            _recover_metadata(result, source.text)
-            return result
+    # CPython judges first, and a file it refuses is a syntax error (Alembic, importing it
+    # with the same interpreter, would fail too), read no further. LibCST is not asked: its
+    # native parser overflows the C stack (a crash, not an exception) on nesting CPython
+    # refuses, and takes minutes on a broken file with a few thousand operators in a row.
+    error = _cpython_syntax_error(source.text)
+    if error is not None:
+        result.syntax_error = error
+        _recover_metadata(result, source.text)
+        return result
     try:
         module = cst.parse_module(source.text)
-    except cst.ParserSyntaxError as exc:
+    except cst.ParserSyntaxError as exc:  # Python CPython parses, LibCST does not
         result.syntax_error = _describe_syntax_error(source.text, exc)
         _recover_metadata(result, source.text)
         return result
@@ -344,9 +345,9 @@ def _cpython_syntax_error(text: str) -> tuple[str, Span] | None:
         end_line = error.end_lineno or line
         end_column = max((error.end_offset or error.offset or 1) - 1, column if end_line == line else 0)
         return error.msg, Span(line, column, end_line, end_column)
-    except (ValueError, MemoryError):
+    except ValueError:
         return "cannot be compiled", Span.point(1)
-    except RecursionError:
+    except (RecursionError, MemoryError):
         return "too deeply nested to compile", Span.point(1)
     return None
 

@@ -230,10 +230,12 @@ def literal(node: cst.BaseExpression) -> object:
     if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
         value = node.evaluated_value
         return value if isinstance(value, str) else DYNAMIC
-    if isinstance(node, cst.Integer):
-        return int(node.value.replace("_", ""), 0)
-    if isinstance(node, cst.Float):
-        return float(node.value.replace("_", ""))
+    if isinstance(node, (cst.Integer, cst.Float)):
+        try:
+            number = node.value.replace("_", "")
+            return int(number, 0) if isinstance(node, cst.Integer) else float(number)
+        except ValueError:  # more digits than int() converts (CPython refuses the file too)
+            return DYNAMIC
     if isinstance(node, cst.Name):
         return {"True": True, "False": False, "None": None}.get(node.value, DYNAMIC)
     if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):

@@ -58,5 +58,8 @@ def decode(data: bytes) -> SourceText:
         line = data.count(b"\n", 0, start) + 1
         column = start - (data.rfind(b"\n", 0, start) + 1)
         raise UndecodableSource(f"not valid {encoding} ({exc.__class__.__name__})", line, column) from None
-    newline = "\r\n" if "\r\n" in text else "\n"
-    return SourceText(text=text.replace("\r\n", "\n"), encoding=encoding, newline=newline, bom=bom)
+    newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
+    # A lone CR ends a line for Python (its tokenizer translates every CR and CRLF to LF, in
+    # string literals too), so it ends one here: the rules count lines by LF only.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return SourceText(text=text, encoding=encoding, newline=newline, bom=bom)

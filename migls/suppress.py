@@ -86,7 +86,9 @@ def _comments(text: str) -> list[tuple[int, int, str, bool]]:
         pass
     # A file that does not tokenize: look for our comments line by line.
     out.clear()
-    for number, line_text in enumerate(text.splitlines(), start=1):
+    # Lines as Python counts them (LF only; splitlines would also break at form feeds, \x85,
+    # \u2028... and shift every line after them).
+    for number, line_text in enumerate(text.split("\n"), start=1):
         index = line_text.find("# migls:")
         if index < 0:
             index = line_text.find("#migls:")

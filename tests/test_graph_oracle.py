@@ -167,7 +167,8 @@ def name_files(draw: st.DrawFn, revs: list[Rev]) -> list[Rev]:
     return sorted(revs, key=lambda r: r.filename)
 
 
-def show_counts(request: pytest.FixtureRequest, what: str, counts: Counter[str]) -> None:
+def show_counts(request: pytest.FixtureRequest, what: str, counts: Counter[str],
+                total: int | None = None) -> None:
     """Print ``counts`` past pytest's capture, at the end of a module's tests (the counts
     of generated inputs that the long profiles report)."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
@@ -176,7 +177,8 @@ def show_counts(request: pytest.FixtureRequest, what: str, counts: Counter[str])
         return
     with capture.global_and_fixture_disabled():
         reporter.ensure_newline()
-        reporter.write_line(f"{request.module.__name__}: {sum(counts.values())} {what}")
+        count = sum(counts.values()) if total is None else total
+        reporter.write_line(f"{request.module.__name__}: {count} {what}")
         for kind, count in counts.most_common():
             reporter.write_line(f"  {count:7d}  {kind}")
 
