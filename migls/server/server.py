@@ -1,14 +1,16 @@
 """The migls language server: state, scheduling and publishing.
 
-Diagnostics follow every edit through the event loop: an edit bumps its environment's
-generation and (re)starts that environment's lint task, which waits :data:`DEBOUNCE` seconds
-(a newer edit cancels it and starts over), re-parses only the edited documents in the worker
-thread, publishes the edited documents' diagnostics first, then lints the whole environment
-and publishes whatever changed elsewhere (a new head, a parent that now exists). Results for
-an older generation are dropped, so a half-typed line never leaves stale diagnostics behind.
+Diagnostics follow every edit through the event loop. An edit bumps its environment's
+generation and (re)starts that environment's lint task: at once after a quiet moment, after
+:data:`DEBOUNCE` seconds while edits keep coming (a newer edit cancels the pending lint and
+starts over, so a burst is linted once, at its end). The task re-parses only the edited
+documents and publishes their diagnostics first; once the typing pauses it lints the whole
+environment, a chunk of files per job, and publishes whatever changed elsewhere (a new head, a
+parent that now exists). Results of an older generation or document version are dropped, so
+a half-typed line never leaves stale diagnostics behind.
 
-The engine (parsing, rules, graph) runs in one worker thread, never on the loop, and never
-two jobs at once; handlers read the immutable results.
+The engine (parsing, rules, graph) runs in one worker thread, never on the loop, never two
+jobs at once; the loop only stores and reads its results.
 """
 
 from __future__ import annotations
@@ -366,7 +368,7 @@ class MiglsServer(LanguageServer):
             fresh = env_state(state.env, settings, problems)
             state.settings, state.rules = fresh.settings, fresh.rules
             state.generation += 1
-            if state.loaded:
+            if state.files:  # environments nobody opened a file of stay unread
                 self.schedule(state, 0)
         for problem in problems:
             self.message(problem)
