@@ -107,7 +107,14 @@ def _operations(schema: _Schema, rng: random.Random) -> tuple[list[str], list[st
     downs: list[str] = []
     for _ in range(rng.randint(1, 4)):
         choice = rng.random()
-        if choice < 0.3 or len(schema.tables) < 3:
+        if choice < 0.04 and len(schema.tables) > 10:
+            # Tables are dropped too (about one for five created, as in the real histories).
+            table = schema.tables.pop(rng.randrange(len(schema.tables)))
+            ups.append(f"op.drop_table({table.name!r})")
+            downs.insert(0, f"op.create_table({table.name!r}, "
+                            "sa.Column('id', sa.Integer(), nullable=False))")
+            continue
+        if choice < 0.2 or len(schema.tables) < 3:
             table = _Table(schema.new_name("", rng))
             table.columns = [f"col_{i}" for i in range(rng.randint(2, 6))]
             columns = ",\n        ".join(

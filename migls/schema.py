@@ -55,9 +55,12 @@ class Layers(MutableMapping[str, V]):
     Behaves as a dict, insertion order included.
     """
 
-    __slots__ = ("_base", "_depth", "_hidden", "_own")
-    #: Layers above a full dict before a derivation flattens them again (lookups walk them).
-    LIMIT = 24
+    __slots__ = ("_base", "_changes", "_depth", "_hidden", "_own", "_root_size")
+    #: Layers above a full dict: a derivation flattens them again once they changed a
+    #: quarter of it (copies then cost no more than the changes, memory stays linear), and
+    #: in any case at ``LIMIT`` (lookups walk the layers).
+    LIMIT = 256
+    SHARE = 4
 
     def __init__(self, data: Mapping[str, V] | None = None) -> None:
         self._own: dict[str, V] = dict(data) if data is not None else {}
@@ -66,14 +69,22 @@ class Layers(MutableMapping[str, V]):
         self._hidden: set[str] = set()
         self._base: Layers[V] | None = None
         self._depth = 0
+        #: Entries the layers below this one (down to the full dict) changed.
+        self._changes = 0
+        #: The size of the full dict at the bottom.
+        self._root_size = len(self._own)
 
     def derive(self) -> Layers[V]:
         """A new mapping on top of this one, which must not change any more."""
-        if self._depth >= self.LIMIT:
+        changes = self._changes + len(self._own) + len(self._hidden) if self._base else 0
+        if self._depth >= self.LIMIT or (
+                self._depth >= 8 and changes * self.SHARE >= self._root_size):
             return Layers(self._flat())
         child: Layers[V] = Layers()
         child._base = self
         child._depth = self._depth + 1
+        child._changes = changes
+        child._root_size = self._root_size if self._base else len(self._own)
         return child
 
     def fork(self) -> Layers[V]:
@@ -81,9 +92,11 @@ class Layers(MutableMapping[str, V]):
         frozen: Layers[V] = Layers()
         frozen._own, frozen._hidden, frozen._base, frozen._depth = (
             self._own, self._hidden, self._base, self._depth)
-        self._own, self._hidden, self._base, self._depth = {}, set(), frozen, frozen._depth + 1
-        if self._depth > self.LIMIT:
-            self._own, self._base, self._depth = frozen._flat(), None, 0
+        frozen._changes, frozen._root_size = self._changes, self._root_size
+        mine = frozen.derive()
+        self._own, self._hidden, self._base, self._depth = (
+            mine._own, mine._hidden, mine._base, mine._depth)
+        self._changes, self._root_size = mine._changes, mine._root_size
         return frozen.derive()
 
     def __getitem__(self, key: str) -> V:
