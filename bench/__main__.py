@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from bench.measure import Context, Row  # noqa: E402
-from bench.suites import SUITES  # noqa: E402
+from bench.measure import Context, Row
+from bench.suites import SUITES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench: alembic-guard is not installed (pip install -e '.[bench]')",
               file=sys.stderr)
         return 2
-    from corpus import ensure_corpus
+    from corpus import ensure_corpus  # type: ignore[import-not-found]  # tests/corpus.py
 
     suites = dict(SUITES)
     for plugin in sorted((ROOT / "bench").glob("suite_*.py")):

@@ -21,6 +21,8 @@ class Run:
     peak_mb: float
     returncode: int
     stdout: str
+    #: CPU time (user and system) of the process and the children it waited for.
+    cpu: float = 0.0
 
 
 def run(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
@@ -42,7 +44,7 @@ def run(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None 
             raise RuntimeError(f"{' '.join(argv[:6])} failed ({process.returncode}): {detail}")
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
     peak = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return Run(seconds, peak, process.returncode, stdout)
+    return Run(seconds, peak, process.returncode, stdout, usage.ru_utime + usage.ru_stime)
 
 
 def median(values: list[float]) -> float:

@@ -3,6 +3,7 @@ loop as migls (alternating), so that both see the same machine load."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sys
@@ -46,13 +47,18 @@ def corpus(ctx: Context) -> list[Row]:
     everything = [ctx.corpus[name] for name in HISTORIES]
     guard_paths = [v for d in everything for v in _versions(d)]
     cold, warm, guard = [], [], []
+    cpu: dict[str, list[float]] = {"cold": [], "warm": [], "guard": []}
     for _ in range(ctx.repeat):
         env = ctx.fresh_cache()
         first = run(ctx.migls("lint", *everything, "--exit-zero"), env=env)
-        guard.append(run(_guard(guard_paths)).seconds)
+        theirs = run(_guard(guard_paths))
         second = run(ctx.migls("lint", *everything, "--exit-zero"), env=env)
         cold.append(first.seconds)
+        guard.append(theirs.seconds)
         warm.append(second.seconds)
+        cpu["cold"].append(first.cpu)
+        cpu["guard"].append(theirs.cpu)
+        cpu["warm"].append(second.cpu)
         peaks += [first.peak_mb, second.peak_mb]
     files = sum(len(list(v.glob("*.py"))) for v in guard_paths)
     rows.append(Row(f"all six histories, cold ({files} files)", seconds(median(cold)),
@@ -61,6 +67,11 @@ def corpus(ctx: Context) -> list[Row]:
     rows.append(Row("all six histories, warm (nothing changed)", seconds(median(warm)),
                     seconds(median(guard)), ratio(median(warm), median(guard)),
                     "<= 0.2 x alembic-guard", median(warm) <= median(guard) / 5))
+    rows.append(Row("all six, CPU time (user + system) cold / warm",
+                    f"{seconds(median(cpu['cold']))} / {seconds(median(cpu['warm']))}",
+                    seconds(median(cpu["guard"])),
+                    f"{ratio(median(cpu['cold']), median(cpu['guard']))} / "
+                    f"{ratio(median(cpu['warm']), median(cpu['guard']))}"))
     graph_cold, graph_warm = [], []
     for _ in range(ctx.repeat):
         env = ctx.fresh_cache()
@@ -93,7 +104,7 @@ def corpus(ctx: Context) -> list[Row]:
 def _same_findings(ctx: Context, everything: list[Path]) -> Row:
     """Cold, warm and ``--no-cache`` runs print the same JSON."""
     env = ctx.fresh_cache()
-    args = ("lint", *everything, "--format", "json", "--exit-zero")
+    args: tuple[str | Path, ...] = ("lint", *everything, "--format", "json", "--exit-zero")
     cold = run(ctx.migls(*args), env=env).stdout
     warm = run(ctx.migls(*args), env=env).stdout
     uncached = run(ctx.migls(*args, "--no-cache"), env=env).stdout
@@ -107,7 +118,8 @@ def relint(ctx: Context) -> list[Row]:
     """The editor's path: one file of superset edited 100 times, each edit re-read and the
     environment linted again with :func:`migls.engine.relint` (in this process)."""
     from migls.discovery import discover
-    from migls.engine import read_paths, relint as relint_one
+    from migls.engine import read_paths
+    from migls.engine import relint as relint_one
     from migls.registry import select_rules
     from migls.rulekit import dialect_from_url, env_sets_lock_timeout
 
@@ -186,7 +198,7 @@ def scale(ctx: Context) -> list[Row]:
                         f"{median(times) / size * 1000:.2f} ms/revision"))
     if len(points) >= 3:
         marginal = [((b[1] - a[1]) / (b[0] - a[0]), (b[2] - a[2]) / (b[0] - a[0]))
-                    for a, b in zip(points, points[1:])]
+                    for a, b in itertools.pairwise(points)]
         first, last = marginal[1], marginal[-1]  # skip 100 -> 300: start-up dominates
         growth = last[0] / first[0] if first[0] > 0 else float("nan")
         rows.append(Row(

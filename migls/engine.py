@@ -54,7 +54,7 @@ def _read_path(path: Path) -> RevisionFile:
 
 
 #: Below this many files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 64
+PARALLEL_THRESHOLD = 128
 #: The object that stands for "the default cache" in keyword arguments.
 DEFAULT_CACHE: Any = object()
 
