@@ -18,9 +18,12 @@ PostgreSQL) and ``fix_files`` with the unsafe fixes. Then:
   unsafe) leave a file CPython still parses.
 
 The inputs come from a fixed seed in every run (``FAST_INPUTS`` of them); the long run
-draws ``LONG_INPUTS`` from a random seed (or ``MIGLS_FUZZ_SEED``), printed at the end::
+draws ``LONG_INPUTS`` (or ``MIGLS_FUZZ_INPUTS``) from a random seed (or ``MIGLS_FUZZ_SEED``),
+printed at the end with the count of inputs by mutation::
 
     HYPOTHESIS_PROFILE=long python -m pytest tests/test_fuzz.py
+
+A failing input is kept in pytest's temporary directory and named in the failure.
 
 A few inputs also go through the ``migls lint`` command itself (and ``--fix``).
 """
@@ -56,7 +59,7 @@ pytestmark = pytest.mark.corpus
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 FAST_INPUTS = 240
-LONG_INPUTS = 20_000
+LONG_INPUTS = int(os.environ.get("MIGLS_FUZZ_INPUTS") or 20_000)
 SEED = int(os.environ.get("MIGLS_FUZZ_SEED") or (random.randrange(1 << 32) if LONG else 20240501))
 #: Seconds one input may take before the watchdog calls it a hang (not a speed limit: the
 #: slowest inputs, megabytes of literal through both readers on a loaded machine, take a
