@@ -85,8 +85,9 @@ def operation_facts(op: Operation, *, new_tables: frozenset[str] = frozenset(),
     nobody else can see them, so their locks block nobody."""
     table = _table(op)
     if op.name != "create_table" and op.table is not None and op.table in new_tables:
-        return OperationFacts((), (f"`{table}` is created earlier in this revision: no other "
-                                   "session sees it yet, so its locks block nobody",))
+        note = (f"`{table}` is created earlier in this revision: no other session sees it "
+                "yet, so its locks block nobody")
+        return OperationFacts((), (note,))
     reader = _READERS.get(op.name)
     if reader is None:
         return None
@@ -152,9 +153,10 @@ _SQL_CALL = re.compile(r"([a-z_][a-z0-9_$]*)\s*\(")
 
 def _drop_column(op: Operation, table: str, postgres_version: int) -> OperationFacts:
     # rows 10a, 10b
-    return OperationFacts((LockFact(table, ACCESS_EXCLUSIVE, NO_SCAN, (
-        "if the column has a foreign key, the referenced table is locked ACCESS EXCLUSIVE "
-        "too",)),), ("the release still running may read the column",))
+    foreign_key = ("if the column has a foreign key, the referenced table is locked ACCESS "
+                   "EXCLUSIVE too")
+    return OperationFacts((LockFact(table, ACCESS_EXCLUSIVE, NO_SCAN, (foreign_key,)),),
+                          ("the release still running may read the column",))
 
 
 def _alter_column(op: Operation, table: str, postgres_version: int) -> OperationFacts | None:
@@ -182,9 +184,9 @@ def _alter_column(op: Operation, table: str, postgres_version: int) -> Operation
 def _create_index(op: Operation, table: str, postgres_version: int) -> OperationFacts:
     if op.flag("postgresql_concurrently"):
         if not op.autocommit:  # row 8b
-            return OperationFacts((), ("CREATE INDEX CONCURRENTLY cannot run inside a "
-                                       "transaction block (SQLSTATE 25001): wrap it in "
-                                       "`op.get_context().autocommit_block()`",))
+            note = ("CREATE INDEX CONCURRENTLY cannot run inside a transaction block "
+                    "(SQLSTATE 25001): wrap it in `op.get_context().autocommit_block()`")
+            return OperationFacts((), (note,))
         return OperationFacts((LockFact(table, SHARE_UPDATE_EXCLUSIVE, INDEX_BUILD, (
             "it first waits for every transaction writing to the table",)),))  # row 8c
     return OperationFacts((LockFact(table, SHARE, INDEX_BUILD),))  # row 8a
@@ -193,8 +195,9 @@ def _create_index(op: Operation, table: str, postgres_version: int) -> Operation
 def _drop_index(op: Operation, table: str, postgres_version: int) -> OperationFacts:
     if op.flag("postgresql_concurrently"):
         if not op.autocommit:  # row 10e
-            return OperationFacts((), ("DROP INDEX CONCURRENTLY cannot run inside a "
-                                       "transaction block (SQLSTATE 25001)",))
+            note = ("DROP INDEX CONCURRENTLY cannot run inside a transaction block "
+                    "(SQLSTATE 25001)")
+            return OperationFacts((), (note,))
         return OperationFacts((LockFact(table, SHARE_UPDATE_EXCLUSIVE, NO_SCAN, (
             "it waits for every transaction that touched the table",)),))  # row 10f
     return OperationFacts((LockFact(table, ACCESS_EXCLUSIVE, NO_SCAN),))  # row 10d
@@ -222,9 +225,9 @@ def _create_check_constraint(op: Operation, table: str, postgres_version: int) -
 
 def _index_constraint(op: Operation, table: str, postgres_version: int) -> OperationFacts:
     # rows 9a, 12a: the index is built while ACCESS EXCLUSIVE is held
-    return OperationFacts((LockFact(table, ACCESS_EXCLUSIVE, INDEX_BUILD, (
-        "a unique index built CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX, "
-        "takes the lock only for an instant",)),))
+    safer = ("a unique index built CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX, "
+             "takes the lock only for an instant")
+    return OperationFacts((LockFact(table, ACCESS_EXCLUSIVE, INDEX_BUILD, (safer,)),))
 
 
 def _instant_exclusive(op: Operation, table: str, postgres_version: int) -> OperationFacts:
@@ -264,8 +267,8 @@ def _execute(op: Operation, table: str, postgres_version: int) -> OperationFacts
 
     statements = parse(op.sql)
     if statements is None:
-        return OperationFacts((), ("PostgreSQL's parser does not accept this SQL: its locks "
-                                   "cannot be read",))
+        note = "PostgreSQL's parser does not accept this SQL: its locks cannot be read"
+        return OperationFacts((), (note,))
     facts: list[LockFact] = []
     notes: list[str] = []
     for statement in statements:
