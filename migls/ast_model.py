@@ -42,9 +42,13 @@ class Unsupported(Exception):
     """The file has something whose LibCST model this reader does not reproduce exactly."""
 
 
-def read_fast(path: str, source: SourceText) -> RevisionFile | None:
+def read_fast(path: str, source: SourceText, bodies: bool = True) -> RevisionFile | None:
     """The model of one file, or ``None`` when LibCST must read it (a syntax error, whose
-    report and metadata recovery are LibCST's; or a layout this reader declines)."""
+    report and metadata recovery are LibCST's; or a layout this reader declines).
+
+    ``bodies=False`` leaves ``upgrade``/``downgrade`` unread (``None``): their operations are
+    two thirds of the reading, and the revision graph does not need them.
+    """
     text = source.text
     if "\r" in text or "\x0c" in text or _deeply_nested(text):
         return None  # line breaks and form feeds LibCST may count differently
@@ -57,7 +61,7 @@ def read_fast(path: str, source: SourceText) -> RevisionFile | None:
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return None
     try:
-        return _Reader(path, source, tree).read()
+        return _Reader(path, source, tree).read(bodies)
     except (Unsupported, RecursionError):
         return None
 
@@ -360,7 +364,7 @@ class _Reader:
         #: id(call) -> the indentation of the block its statement is in.
         self._indents: dict[int, str] = {}
 
-    def read(self) -> RevisionFile:
+    def read(self, bodies: bool = True) -> RevisionFile:
         body = self.tree.body
         self._collect(body, False)
         self.result.statements.sort()
@@ -372,6 +376,8 @@ class _Reader:
                 self._read_guarded_metadata(statement)
             elif not isinstance(statement, _COMPOUND) and id(statement) in self.line_of:
                 self._read_module_statement(statement)
+        if not bodies:
+            return self.result
         if "upgrade" in self.functions:
             self.result.upgrade = self._read_function(self.functions["upgrade"])
         if "downgrade" in self.functions:

@@ -75,18 +75,20 @@ def _no_gc() -> Iterator[None]:
 
 def read_paths(paths: list[Path], jobs: int | None = None, *,
                cache: Cache | None = DEFAULT_CACHE) -> list[RevisionFile]:
-    """Read and parse many files, on every core when there are enough of them.
+    """Read many files; their models are read on first use.
 
-    With a cache (the default one unless ``--no-cache``), a file read before comes back
-    lazily: its model is loaded from the cache on first use, which a run whose results are
-    cached never makes. Files come back without their LibCST syntax tree (linting does not
-    need it).
+    A file the cache holds loads from it on first use (a run whose results are cached
+    never does). The others are parsed together, on every core when there are many, the
+    first time any of them is used: :func:`lint_files` asks for them at once, and reads
+    only the revision facts when its rules need no more (``--select MG1``), the operations
+    of ``upgrade()``/``downgrade()`` then being read if anything uses them after all. Files
+    come back without their LibCST syntax tree (linting does not need it).
     """
     store = cache_module.default() if cache is DEFAULT_CACHE else cache
-    files: list[RevisionFile | None] = []
-    missing: list[tuple[int, Path, SourceText, str]] = []
+    files: list[RevisionFile] = []
+    batch = _Batch(store, jobs)
     with _no_gc():
-        for index, path in enumerate(paths):
+        for path in paths:
             try:
                 data = path.read_bytes()
             except OSError:
@@ -103,19 +105,98 @@ def read_paths(paths: list[Path], jobs: int | None = None, *,
                 files.append(RevisionFile.lazy(str(path), source, digest,
                                                _cached_model(store, key, str(path), source)))
             else:
-                files.append(None)
-                missing.append((index, path, source, digest))
-        if missing:
-            values = _parse_all([(str(path), source) for _, path, source, _ in missing],
-                                jobs, store is not None)
-            for (index, path, source, digest), (model, entry) in zip(missing, values):
-                fields: dict[str, Any] = dict(zip(_MODEL_FIELDS, model))
-                file = RevisionFile(str(path), source, None, **fields)
-                if store is not None:
-                    file.content_hash = digest
-                    store.write("files", _file_key(digest, path.name), entry)
-                files[index] = file
-    return [file for file in files if file is not None]
+                files.append(batch.add(str(path), source, digest, key))
+    return files
+
+
+#: Rule families that read only the revision facts (MG0: the file, MG1: the graph).
+_HEAD_FAMILIES = ("MG0", "MG1")
+#: The fields of the revision facts, and of the functions (the larger part to read).
+_HEAD_FIELDS = ("syntax_error", "metadata", "docstring_id", "docstring_revises", "message",
+                "statements", "imports")
+_BODY_FIELDS = ("upgrade", "downgrade")
+
+
+class _Batch:
+    """Files read together on first use, their heads alone or whole."""
+
+    def __init__(self, store: Cache | None, jobs: int | None) -> None:
+        self.store = store
+        self.jobs = jobs
+        self.files: list[RevisionFile] = []
+        self.keys: list[str] = []
+        self.heads = False
+        self.whole = False
+
+    def add(self, path: str, source: SourceText, digest: str, key: str) -> RevisionFile:
+        file = RevisionFile.lazy(path, source, digest, _Loader(self, len(self.files)))
+        if self.store is None:
+            file.content_hash = None  # nothing to key results by without a cache
+        self.files.append(file)
+        self.keys.append(key)
+        return file
+
+    def load(self, index: int) -> RevisionFile:
+        """A lazy file's loader: reads the whole batch, bodies included."""
+        self.read(bodies=True)
+        return self.files[index]
+
+    def read(self, bodies: bool) -> None:
+        """Parse what is not read yet (in worker processes when there are many)."""
+        if self.whole or (self.heads and not bodies):
+            return
+        texts = [(file.path, file.source) for file in self.files]
+        fields = _MODEL_FIELDS if bodies else _HEAD_FIELDS
+        encode = bodies and self.store is not None
+        with _no_gc():
+            parsed = _parse_all(texts, self.jobs, encode, bodies)  # type: ignore[arg-type]
+            for file, key, (values, entry) in zip(self.files, self.keys, parsed):
+                for name, value in zip(fields, values):
+                    if name in _BODY_FIELDS or not self.heads:
+                        object.__setattr__(file, name, value)
+                object.__setattr__(file, "module", None)
+                if bodies:
+                    object.__setattr__(file, "_loader", None)
+                    if self.store is not None:
+                        self.store.write("files", key, entry)
+        self.heads = True
+        self.whole = bodies
+
+
+def _read_heads(files: list[RevisionFile]) -> None:
+    """Read the revision facts of the files still unread, without their functions."""
+    batches = {id(b): b for b in (_batch_of(f) for f in files) if b is not None}
+    for batch in batches.values():
+        batch.read(bodies=False)
+
+
+def _read_whole(files: list[RevisionFile]) -> None:
+    """Read the unread files whole, each batch at once."""
+    batches = {id(b): b for b in (_batch_of(f) for f in files) if b is not None}
+    for batch in batches.values():
+        batch.read(bodies=True)
+
+
+class _Loader:
+    """The loader of a file of a batch."""
+
+    __slots__ = ("batch", "index")
+
+    def __init__(self, batch: _Batch, index: int) -> None:
+        self.batch = batch
+        self.index = index
+
+    def __call__(self) -> RevisionFile:
+        return self.batch.load(self.index)
+
+
+def _batch_of(file: RevisionFile) -> _Batch | None:
+    """The batch a file still waits to be read with, if any."""
+    try:
+        loader = object.__getattribute__(file, "_loader")
+    except AttributeError:
+        return None
+    return loader.batch if isinstance(loader, _Loader) else None
 
 
 #: What the reading of one file gives: its model's values, and the cache entry holding them
@@ -124,13 +205,13 @@ _Parsed = tuple[tuple[object, ...], bytes]
 
 
 def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
-               encode: bool) -> list[_Parsed]:
+               encode: bool, bodies: bool = True) -> list[_Parsed]:
     """Parse texts, on every core when there are many: worker processes take a share each,
     this process the share it can parse while it decodes what they send back (sending a
     model costs about a third of building it)."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(texts) < PARALLEL_THRESHOLD:
-        return _parse_texts(texts, encode)
+        return _parse_texts(texts, encode, bodies)
     # Balance: this process parses x files and loads the others' (N - x) models; each of
     # the (jobs - 1) workers parses (N - x) / (jobs - 1) files.
     parse, load = 1.0, 0.3
@@ -144,8 +225,8 @@ def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     try:
         with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
-            futures = [pool.submit(_parse_texts_encoded, chunk) for chunk in chunks]
-            mine = _parse_texts(texts[:own], encode)
+            futures = [pool.submit(_parse_texts_encoded, chunk, bodies) for chunk in chunks]
+            mine = _parse_texts(texts[:own], encode, bodies)
             theirs: list[_Parsed] = []
             for future in futures:
                 for entry in future.result():
@@ -156,21 +237,24 @@ def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
             return mine + theirs
     except (BrokenProcessPool, OSError):
         # A worker died (out of memory, a crash in a native parser): read in this process.
-        return _parse_texts(texts, encode)
+        return _parse_texts(texts, encode, bodies)
 
 
-def _parse_texts(texts: list[tuple[str, SourceText]], encode: bool) -> list[_Parsed]:
+def _parse_texts(texts: list[tuple[str, SourceText]], encode: bool,
+                 bodies: bool = True) -> list[_Parsed]:
     out: list[_Parsed] = []
+    fields = _MODEL_FIELDS if bodies else _HEAD_FIELDS
     with _no_gc():
         for path, source in texts:
-            model = _model_values(read_revision(path, source))
+            file = read_revision(path, source, bodies=bodies)
+            model = tuple(getattr(file, name) for name in fields)
             out.append((model, cache_module.encode_entry(model) if encode else b""))
     return out
 
 
-def _parse_texts_encoded(texts: list[tuple[str, SourceText]]) -> list[bytes]:
+def _parse_texts_encoded(texts: list[tuple[str, SourceText]], bodies: bool = True) -> list[bytes]:
     """In a worker: the cache entries of the models (what is sent back, pickled once)."""
-    return [entry for _, entry in _parse_texts(texts, True)]
+    return [entry for _, entry in _parse_texts(texts, True, bodies)]
 
 
 #: The model fields an entry of the file cache holds, in order.
@@ -278,6 +362,13 @@ def lint_files(files: list[RevisionFile], settings: Settings, *,
                 imports = entry["imports"].get(file.path)
                 if imports is not None and "imports" not in _loaded(file):
                     file.imports = imports  # what MG501 reads: no need to load the model
+    if reused is None:
+        # Read the files not read yet, together; the revision facts alone when the rules
+        # are all of the file and graph families (anything else is still read on use).
+        if all(rule.CODE.startswith(_HEAD_FAMILIES) for rule in rules):
+            _read_heads(files)
+        else:
+            _read_whole(files)
     ctx = _Context(files, settings, lock_timeout_in_env)
     instances = [rule() for rule in rules if rule.CODE != UNUSED_SUPPRESSION]
     by_code = {type(rule).CODE: rule for rule in instances}

@@ -230,16 +230,18 @@ _LAZY_FIELDS = ("module", "syntax_error", "metadata", "docstring_id", "docstring
 READER_VARIABLE = "MIGLS_READER"
 
 
-def read_revision(path: str, source: SourceText, reader: str | None = None) -> RevisionFile:
+def read_revision(path: str, source: SourceText, reader: str | None = None,
+                  bodies: bool = True) -> RevisionFile:
     """Read one revision file. Never raises for bad Python: it records a syntax error
     and recovers the metadata lines it can read.
 
     ``reader`` is ``"fast"`` (``ast``, falling back to LibCST where it cannot give the same
     model) or ``"libcst"``; ``None`` takes ``$MIGLS_READER`` (default ``"fast"``).
+    ``bodies=False`` may leave ``upgrade``/``downgrade`` unread (``None``) to save time.
     """
     if (reader or os.environ.get(READER_VARIABLE) or "fast") != "libcst":
         from migls.ast_model import read_fast
-        fast = read_fast(path, source)
+        fast = read_fast(path, source, bodies)
         if fast is not None:
             _legacy_revision(fast, path)
             return fast

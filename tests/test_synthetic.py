@@ -109,3 +109,32 @@ def test_layers_behave_as_dicts() -> None:
         assert (key in layered) == (key in plain) and layered.get(key) == plain.get(key)
     for expected, frozen in keep:
         assert list(frozen.items()) == list(expected.items())
+
+
+def test_graph_rules_leave_the_operations_unread(history: Path) -> None:
+    (env,), _ = discover([history])
+    files = read_paths(env.revision_paths(), cache=None)
+    graph_only = lint_files(files, env.settings, select=["MG1"], cache=None)
+    unread = [f for f in files if "upgrade" not in _set_fields(f)]
+    assert len(unread) == len(files)  # --select MG1: the functions were not read
+    reference = read_paths(env.revision_paths(), cache=None)
+    assert files[0].upgrade == reference[0].upgrade  # read on use, as a full read gives
+    assert all("upgrade" in _set_fields(f) for f in files)  # (the whole batch at once)
+    assert files == reference
+    again = lint_files(read_paths(env.revision_paths(), cache=None), env.settings,
+                       select=["MG1"], cache=None)
+    assert graph_only.diagnostics == again.diagnostics
+    everything = lint_files(files, env.settings, cache=None)
+    assert [d for d in everything.diagnostics if d.code.startswith("MG1")] == \
+        graph_only.diagnostics
+
+
+def _set_fields(file: object) -> set[str]:
+    names = set()
+    for name in ("metadata", "upgrade", "downgrade"):
+        try:
+            object.__getattribute__(file, name)
+            names.add(name)
+        except AttributeError:
+            pass
+    return names
