@@ -9,25 +9,19 @@ import { ServerController } from "./server";
 interface CommandOutcome {
   paths: string[];
   message?: string;
+  /** The server already showed its message (and errors): do not show them twice. */
+  shownByServer: boolean;
 }
 
-/** Absolute `.py` paths in a server result or in the CLI's output. */
-function pathsIn(value: unknown, root: string | undefined): string[] {
-  const found: string[] = [];
-  const visit = (v: unknown): void => {
-    if (typeof v === "string") {
-      for (const match of v.matchAll(/(?:^|[\s'"`])((?:[A-Za-z]:)?[^\s'"`]*\.py)\b/g)) {
-        found.push(path.resolve(root ?? "", match[1]));
-      }
-    } else if (Array.isArray(v)) v.forEach(visit);
-    else if (v && typeof v === "object") {
-      for (const [key, inner] of Object.entries(v)) {
-        if (key !== "message") visit(inner);
-      }
-    }
-  };
-  visit(value);
-  return [...new Set(found)];
+/** A command the server refused; it showed the message itself. */
+class ServerRefused extends Error {}
+
+/** The files in a server command's result: `{path}` or `{paths: [...]}`, absolute. */
+function resultPaths(result: unknown): string[] {
+  if (!result || typeof result !== "object") return [];
+  const { path: one, paths: many } = result as { path?: unknown; paths?: unknown };
+  const all: unknown[] = [...(typeof one === "string" ? [one] : []), ...(Array.isArray(many) ? (many as unknown[]) : [])];
+  return all.filter((p): p is string => typeof p === "string" && path.isAbsolute(p));
 }
 
 /**
@@ -42,9 +36,14 @@ async function runRevisionCommand(
 ): Promise<CommandOutcome> {
   const root = server.folder?.uri.fsPath;
   if (server.supports(name)) {
-    const result = await server.execute<unknown>(name, [args]);
+    let result: unknown;
+    try {
+      result = await server.execute<unknown>(name, [args]);
+    } catch (error) {
+      throw new ServerRefused(error instanceof Error ? error.message : String(error));
+    }
     const message = result && typeof result === "object" ? (result as { message?: unknown }).message : undefined;
-    return { paths: pathsIn(result, root), message: typeof message === "string" ? message : undefined };
+    return { paths: resultPaths(result), message: typeof message === "string" ? message : undefined, shownByServer: true };
   }
   if (!server.command) throw new Error("migls is not installed in this workspace's Python environment");
   const argv = [...server.command.argv, ...cli];
@@ -54,7 +53,7 @@ async function runRevisionCommand(
   if (result.code !== 0) throw new Error(lastLine(result.stderr) || `${argv.join(" ")} exited with ${result.code}`);
   // The CLI ends with one "Wrote PATH" / "Rewrote PATH" line per file it wrote.
   const written = [...result.stdout.matchAll(/^(?:Wrote|Rewrote) (.+)$/gm)].map((m) => path.resolve(root ?? "", m[1].trim()));
-  return { paths: written, message: lastLine(result.stdout) || undefined };
+  return { paths: written, message: lastLine(result.stdout) || undefined, shownByServer: false };
 }
 
 /** The environment to act on: the active editor's, the only one, or the user's choice. */
@@ -100,15 +99,16 @@ async function openAll(paths: string[]): Promise<void> {
 
 async function report(server: ServerController, title: string, work: () => Promise<CommandOutcome>): Promise<void> {
   try {
-    const outcome = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `migls: ${title}…` },
-      work,
-    );
+    // A spinner in the status bar; autogenerate's own progress (cancellable) comes from the server.
+    const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `migls: ${title}` }, work);
     await openAll(outcome.paths);
-    if (outcome.paths.length === 0 && outcome.message) void vscode.window.showInformationMessage(`migls: ${outcome.message}`);
+    if (outcome.paths.length === 0 && outcome.message && !outcome.shownByServer) {
+      void vscode.window.showInformationMessage(`migls: ${outcome.message}`);
+    }
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     server.output.appendLine(`[migls] ${title}: ${text}`);
+    if (error instanceof ServerRefused) return; // the server showed it
     const choice = await vscode.window.showErrorMessage(`migls: ${title}: ${text}`, "Show Output");
     if (choice) server.output.show(true);
   }

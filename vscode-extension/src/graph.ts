@@ -12,7 +12,7 @@ export async function fetchGraphs(server: ServerController): Promise<GraphResult
   const root = folder?.uri.fsPath;
   if (server.supports("migls.showGraph")) {
     try {
-      const data = await server.execute<unknown>("migls.showGraph", [{ uri: folder?.uri.toString(), format: "json" }]);
+      const data = await server.execute<unknown>("migls.showGraph", [{ uri: folder?.uri.toString() }]);
       return { graphs: parseGraphs(data, root) };
     } catch (error) {
       return { error: `migls.showGraph failed: ${String(error)}` };
