@@ -11,7 +11,7 @@ import asyncio
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 import pytest
 from alembic.config import Config
@@ -90,6 +90,40 @@ async def test_merge_heads_leaves_one_head(client: LanguageClient, tmp_path: Pat
     # Merging again: nothing to do, said, not failed.
     again = await execute(client, "migls.mergeHeads", {})
     assert again["uris"] == [] and again["message"].startswith("nothing to merge: one head")
+
+
+def _read_code_actions_with_commands(client: LanguageClient) -> None:
+    """lsprotocol (2025.0) reads any code action that has a ``command`` as a bare ``Command``
+    (its union hook only asks whether the key exists), which loses the action; read it the
+    way the specification tells them apart: a Command's ``command`` is a string."""
+    converter = client.protocol._converter
+    union = Union[types.Command, types.CodeAction]
+
+    def structure(obj: Any, _: type) -> types.Command | types.CodeAction:
+        kind = types.Command if isinstance(obj.get("command"), str) else types.CodeAction
+        return converter.structure(obj, kind)
+
+    converter.register_structure_hook(union, structure)
+
+
+async def test_multiple_heads_offers_a_merge_revision(client: LanguageClient,
+                                                      tmp_path: Path) -> None:
+    """MG103's second quick fix runs migls.mergeHeads for the environment of the file."""
+    _read_code_actions_with_commands(client)
+    root = copy_blog(tmp_path)
+    session = await Session.start(client, client.name, root)
+    tags = session.open(session.revision("7f4a"))
+    found = await session.diagnostics(tags, version=1)
+    multiple = [d for d in found if d.code == "MG103"]
+    assert multiple
+    actions = await session.code_actions(tags, multiple)
+    merge = [a for a in actions if a.command is not None]
+    assert [a.title for a in merge] == ["Create a merge revision of the heads (MG103)"]
+    assert merge[0].command is not None and merge[0].command.command == "migls.mergeHeads"
+    result = await execute(client, merge[0].command.command, *merge[0].command.arguments or [])
+    assert heads(root) == {result["revision"]}
+    assert set(ScriptDirectory.from_config(Config(str(root / "alembic.ini")))
+               .get_revision(result["revision"]).down_revision) == {"6e8b3d5f2a97", "7f4a6c2e9b18"}
 
 
 async def test_new_revision_refuses_two_heads_then_goes_on_the_head(client: LanguageClient,

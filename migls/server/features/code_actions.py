@@ -121,6 +121,8 @@ def register(server: MiglsServer) -> None:
                                      ignoring=False)
                     action.is_preferred = fix.safe and rank == 0
                     fixes.append(action)
+                if diagnostic.code == "MG103":
+                    fixes.append(_merge_action(uri, lsp))
                 ignore = ignore_fix(file, diagnostic)
                 if ignore is not None:
                     ignores.append(_action(ls, uri, version, file, ignore, lsp, diagnostic,
@@ -142,6 +144,15 @@ def register(server: MiglsServer) -> None:
         if action.kind == FIX_ALL and isinstance(data, dict) and isinstance(data.get("uri"), str):
             action.edit = await _fix_all_edit(ls, data["uri"])
         return action
+
+
+def _merge_action(uri: str, lsp: list[types.Diagnostic]) -> types.CodeAction:
+    """MG103's other way out: a new merge revision of the heads (a new file, so a command —
+    ``migls.mergeHeads``, the code of ``migls merge`` — rather than an edit)."""
+    title = "Create a merge revision of the heads (MG103)"
+    return types.CodeAction(title=title, kind=types.CodeActionKind.QuickFix, diagnostics=lsp,
+                            command=types.Command(title=title, command="migls.mergeHeads",
+                                                  arguments=[{"uri": uri}]))
 
 
 def _may_fix_safely(diagnostic: Diagnostic, rules: Sequence[type[LintRule]]) -> bool:
