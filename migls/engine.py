@@ -346,6 +346,13 @@ def lint_files(files: list[RevisionFile], settings: Settings, *,
     """
     if rules is None:
         rules = select_rules(settings, select, list(ignore))
+    with _no_gc():  # rules build much and leave no cycles; the collector would walk it all
+        return _lint_files(files, settings, report, rules, lock_timeout_in_env, fixes, cache)
+
+
+def _lint_files(files: list[RevisionFile], settings: Settings,
+                report: Callable[[RevisionFile], bool], rules: list[type[LintRule]],
+                lock_timeout_in_env: bool, fixes: bool, cache: Cache | None) -> LintResult:
     wanted = [file for file in files if report(file)]
     store = cache_module.default() if cache is DEFAULT_CACHE else cache
     if store is not None and not all(file.content_hash for file in files):

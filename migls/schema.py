@@ -46,6 +46,7 @@ class TableState:
 
 
 V = TypeVar("V")
+_MISSING: Any = object()
 
 
 class Layers(MutableMapping[str, V]):
@@ -55,11 +56,11 @@ class Layers(MutableMapping[str, V]):
     Behaves as a dict, insertion order included.
     """
 
-    __slots__ = ("_base", "_changes", "_depth", "_hidden", "_own", "_root_size")
+    __slots__ = ("_base", "_changes", "_depth", "_hidden", "_memo", "_own", "_root_size")
     #: Layers above a full dict: a derivation flattens them again once they changed a
     #: quarter of it (copies then cost no more than the changes, memory stays linear), and
-    #: in any case at ``LIMIT`` (lookups walk the layers).
-    LIMIT = 256
+    #: in any case at ``LIMIT`` (lookups walk the layers, and remember what they found).
+    LIMIT = 64
     SHARE = 4
 
     def __init__(self, data: Mapping[str, V] | None = None) -> None:
@@ -73,18 +74,23 @@ class Layers(MutableMapping[str, V]):
         self._changes = 0
         #: The size of the full dict at the bottom.
         self._root_size = len(self._own)
+        #: Once frozen (derived from): what lookups through this layer found.
+        self._memo: dict[str, Any] | None = None
 
     def derive(self) -> Layers[V]:
         """A new mapping on top of this one, which must not change any more."""
-        changes = self._changes + len(self._own) + len(self._hidden) if self._base else 0
+        changes = (self._changes + len(self._own) + len(self._hidden)
+                   if self._base is not None else 0)
         if self._depth >= self.LIMIT or (
                 self._depth >= 8 and changes * self.SHARE >= self._root_size):
             return Layers(self._flat())
+        if self._memo is None:
+            self._memo = {}
         child: Layers[V] = Layers()
         child._base = self
         child._depth = self._depth + 1
         child._changes = changes
-        child._root_size = self._root_size if self._base else len(self._own)
+        child._root_size = self._root_size if self._base is not None else len(self._own)
         return child
 
     def fork(self) -> Layers[V]:
@@ -96,43 +102,66 @@ class Layers(MutableMapping[str, V]):
         mine = frozen.derive()
         self._own, self._hidden, self._base, self._depth = (
             mine._own, mine._hidden, mine._base, mine._depth)
-        self._changes, self._root_size = mine._changes, mine._root_size
+        self._changes, self._root_size, self._memo = mine._changes, mine._root_size, None
         return frozen.derive()
 
-    def __getitem__(self, key: str) -> V:
+    def _lookup(self, key: object) -> Any:
+        """The value of ``key``, or ``_MISSING``; remembered in the first frozen layer."""
         layer: Layers[V] | None = self
+        value: Any = _MISSING
         while layer is not None:
             own = layer._own
             if key in own:
-                return own[key]
+                value = own[key]
+                break
             if key in layer._hidden:
                 break
+            memo = layer._memo
+            if memo is not None and key in memo:
+                value = memo[key]
+                break
             layer = layer._base
-        raise KeyError(key)
+        # Remember it where no change can make it wrong: in the first frozen layer, when the
+        # answer came from below it (not from a layer above it, which it does not see).
+        keeper = self if self._memo is not None else self._base
+        if (keeper is not None and layer is not self and layer is not keeper
+                and isinstance(key, str)):
+            memo = keeper._memo
+            if memo is not None:
+                memo[key] = value
+        return value
+
+    def __getitem__(self, key: str) -> V:
+        value = self._lookup(key)
+        if value is _MISSING:
+            raise KeyError(key)
+        return value  # type: ignore[no-any-return]
 
     def __contains__(self, key: object) -> bool:
-        layer: Layers[V] | None = self
-        while layer is not None:
-            if key in layer._own:
-                return True
-            if key in layer._hidden:
-                return False
-            layer = layer._base
-        return False
+        return self._lookup(key) is not _MISSING
 
     def get(self, key: str, default: Any = None) -> Any:
-        layer: Layers[V] | None = self
-        while layer is not None:
-            own = layer._own
-            if key in own:
-                return own[key]
-            if key in layer._hidden:
-                return default
-            layer = layer._base
-        return default
+        value = self._lookup(key)
+        return default if value is _MISSING else value
 
     def __setitem__(self, key: str, value: V) -> None:
         self._own[key] = value
+
+    def setdefault(self, key: str, default: V) -> V:  # type: ignore[override]
+        found = self.get(key, _MISSING)
+        if found is _MISSING:
+            self._own[key] = default
+            return default
+        return found  # type: ignore[no-any-return]
+
+    def update_missing(self, other: Layers[V]) -> None:
+        """Add the entries of ``other`` this mapping lacks, in ``other``'s order (what a
+        ``setdefault`` of each does), reading each side whole once."""
+        mine = self._flat()
+        for key, value in other._flat().items():
+            if key not in mine:
+                self._own[key] = value
+                mine[key] = value
 
     def __delitem__(self, key: str) -> None:
         if key not in self:
@@ -211,10 +240,8 @@ class Schema:
 
     def merge(self, other: Schema) -> None:
         """Add what another branch built (a merge revision sees both)."""
-        for name, table in other.tables.items():
-            self.tables.setdefault(name, table)
-        for index, table_name in other.index_tables.items():
-            self.index_tables.setdefault(index, table_name)
+        self.tables.update_missing(other.tables)
+        self.index_tables.update_missing(other.index_tables)
 
 
 def _column_state(column: ColumnDef) -> ColumnState:

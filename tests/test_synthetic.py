@@ -109,6 +109,9 @@ def test_layers_behave_as_dicts() -> None:
         assert (key in layered) == (key in plain) and layered.get(key) == plain.get(key)
     for expected, frozen in keep:
         assert list(frozen.items()) == list(expected.items())
+        for index in range(40):  # lookups too (they remember what they found)
+            key = f"k{index}"
+            assert frozen.get(key) == expected.get(key) and (key in frozen) == (key in expected)
 
 
 def test_graph_rules_leave_the_operations_unread(history: Path) -> None:
