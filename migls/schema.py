@@ -147,7 +147,7 @@ class Layers(MutableMapping[str, V]):
     def __setitem__(self, key: str, value: V) -> None:
         self._own[key] = value
 
-    def setdefault(self, key: str, default: V) -> V:  # type: ignore[override]
+    def setdefault(self, key: str, default: V) -> V:
         found = self.get(key, _MISSING)
         if found is _MISSING:
             self._own[key] = default
