@@ -21,13 +21,14 @@ bypasses the cache; ``$MIGLS_CACHE_DIR`` moves it (default: the user's cache dir
 from __future__ import annotations
 
 import argparse
+import collections
 import hashlib
 import importlib.util
 import io
 import os
 import pickle
 import sys
-import tempfile
+import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,32 +61,103 @@ def default_directory() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "migls"
 
 
+#: Kinds of entries kept in append-only logs (many small entries: one file each would cost
+#: a file creation apiece, slow on some disks) rather than one file each.
+LOGGED = frozenset({"files"})
+#: Logs per kind (entries go to the log of their key's first hex digit).
+_LOGS = 16
+#: A log larger than this is started afresh (its entries are then read again once).
+_LOG_LIMIT = 64 * 1024 * 1024
+_RECORD = b"MGR1"
+_KEY_SIZE = 40
+
+
 class Cache:
     """Entries under one directory; every failure to read or write is a miss, never an
-    error."""
+    error.
+
+    Writes happen in a background thread (the thread waits in the kernel while this one
+    lints); the process does not end before they are done, and reads what it wrote from
+    memory. Parsed files (``files``) go to 16 append-only logs, one ``write`` per log and
+    run, each record ``MGR1``, its key, its length and the entry (whose checksum catches a
+    torn or interleaved record); results go to a file each, written to a temporary file
+    and renamed into place.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.root = directory / f"v{FORMAT}"
         self._writable = True
+        self._lock = threading.Lock()
+        #: target (a file, or "kind/key" of a logged kind) -> entry, written or not yet.
+        self._mine: dict[str, bytes] = {}
+        self._work: collections.deque[tuple[str, str, bytes]] = collections.deque()
+        self._writer: threading.Thread | None = None
+        #: log file -> key -> (offset, length), read once.
+        self._indexes: dict[str, dict[str, tuple[int, int]]] = {}
 
     def path(self, kind: str, key: str) -> Path:
-        """Where an entry lives (two-character fan-out, as git does)."""
+        """Where an entry lives (two-character fan-out, as git does); for a logged kind,
+        the log that holds it."""
+        if kind in LOGGED:
+            return self.root / kind / f"{key[:1]}.log"
         return self.root / kind / key[:2] / key
 
     def has(self, kind: str, key: str) -> bool:
         """Whether an entry exists (it may still fail to load)."""
-        return os.path.exists(self.path(kind, key))
+        if kind in LOGGED:
+            return f"{kind}/{key}" in self._mine or key in self._index(str(self.path(kind, key)))
+        target = str(self.path(kind, key))
+        return target in self._mine or os.path.exists(target)
 
     def load(self, kind: str, key: str) -> Any | None:
         """The entry, or ``None`` when missing or unreadable."""
+        name = f"{kind}/{key}" if kind in LOGGED else str(self.path(kind, key))
+        data = self._mine.get(name)
+        if data is None:
+            data = self._read(kind, key)
+        return None if data is None else decode_entry(data)
+
+    def _read(self, kind: str, key: str) -> bytes | None:
+        target = str(self.path(kind, key))
         try:
-            data = self.path(kind, key).read_bytes()
+            if kind not in LOGGED:
+                with open(target, "rb") as handle:
+                    return handle.read()
+            place = self._index(target).get(key)
+            if place is None:
+                return None
+            descriptor = os.open(target, os.O_RDONLY)
+            try:
+                return os.pread(descriptor, place[1], place[0])
+            finally:
+                os.close(descriptor)
         except OSError:
             return None
-        return decode_entry(data)
+
+    def _index(self, log: str) -> dict[str, tuple[int, int]]:
+        """Where each record of a log is (read once; a torn end or garbage stops it)."""
+        index = self._indexes.get(log)
+        if index is not None:
+            return index
+        index = {}
+        try:
+            with open(log, "rb") as handle:
+                data = handle.read()
+        except OSError:
+            data = b""
+        position, header = 0, len(_RECORD) + _KEY_SIZE + 8
+        while position + header <= len(data) and data.startswith(_RECORD, position):
+            key = data[position + 4:position + 4 + _KEY_SIZE].decode("ascii", "replace")
+            size = int.from_bytes(data[position + 4 + _KEY_SIZE:position + header], "little")
+            if position + header + size > len(data):
+                break
+            index[key] = (position + header, size)
+            position += header + size
+        self._indexes[log] = index
+        return index
 
     def store(self, kind: str, key: str, value: object) -> None:
-        """Write an entry atomically; give up silently when the directory is not writable."""
+        """Write an entry; give up silently when the directory is not writable."""
         if not self._writable:
             return
         try:
@@ -95,25 +167,94 @@ class Cache:
         self.write(kind, key, data)
 
     def write(self, kind: str, key: str, data: bytes) -> None:
-        """Write an entry already encoded by :func:`encode_entry`."""
+        """Queue an entry already encoded by :func:`encode_entry` for writing."""
         if not self._writable or not data:
             return
-        target = self.path(kind, key)
+        if kind in LOGGED and len(key) != _KEY_SIZE:
+            return
+        name = f"{kind}/{key}" if kind in LOGGED else str(self.path(kind, key))
+        with self._lock:
+            self._mine[name] = data
+            self._work.append((kind, key, data))
+            if self._writer is None:
+                # Not a daemon: the interpreter waits for it before exiting. It stops when
+                # nothing is left to write (the next write starts another).
+                self._writer = threading.Thread(target=self._write_all,
+                                                name="migls-cache-writer")
+                self._writer.start()
+
+    def flush(self) -> None:
+        """Wait until every queued entry is written."""
+        while True:
+            with self._lock:
+                writer = self._writer
+            if writer is None:
+                return
+            writer.join()
+
+    def _write_all(self) -> None:
+        while True:
+            with self._lock:
+                if not self._work:
+                    self._writer = None
+                    return
+                work = list(self._work)
+                self._work.clear()
+            records: dict[str, list[bytes]] = {}
+            for kind, key, data in work:
+                if kind in LOGGED:
+                    header = _RECORD + key.encode("ascii") + len(data).to_bytes(8, "little")
+                    records.setdefault(str(self.path(kind, key)), []).extend((header, data))
+                elif self._writable:
+                    self._write_file(str(self.path(kind, key)), data)
+            for log, parts in records.items():
+                if self._writable:
+                    self._append(log, b"".join(parts))
+
+    def _append(self, log: str, data: bytes) -> None:
+        """One write to the end of a log (appends of other processes do not interleave
+        with it on local disks; the checksums catch it elsewhere)."""
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            os.makedirs(os.path.dirname(log), exist_ok=True)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
             try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.replace(temporary, target)
-            except BaseException:
-                try:
-                    os.unlink(temporary)
-                except OSError:
-                    pass
-                raise
+                if os.path.getsize(log) > _LOG_LIMIT:
+                    flags |= os.O_TRUNC
+            except OSError:
+                pass
+            handle = os.open(log, flags, 0o644)
+            try:
+                _write_fully(handle, data)
+            finally:
+                os.close(handle)
         except OSError:
             self._writable = False
+
+    def _write_file(self, target: str, data: bytes) -> None:
+        """One entry: a temporary file of this process and thread, renamed into place."""
+        directory = os.path.dirname(target)
+        temporary = os.path.join(directory, f".tmp-{os.getpid()}-{threading.get_ident()}-"
+                                            f"{os.path.basename(target)}")
+        try:
+            os.makedirs(directory, exist_ok=True)
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            try:
+                _write_fully(handle, data)
+            finally:
+                os.close(handle)
+            os.replace(temporary, target)
+        except OSError:
+            self._writable = False
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+
+
+def _write_fully(handle: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(handle, view):]
 
 
 def encode_entry(value: object) -> bytes:
