@@ -94,6 +94,8 @@ class Cache:
         self._writer: threading.Thread | None = None
         #: log file -> key -> (offset, length), read once.
         self._indexes: dict[str, dict[str, tuple[int, int]]] = {}
+        #: Kinds pruned by this process (once is enough).
+        self._pruned: set[str] = set()
 
     def path(self, kind: str, key: str) -> Path:
         """Where an entry lives (two-character fan-out, as git does); for a logged kind,
@@ -110,11 +112,17 @@ class Cache:
         return target in self._mine or os.path.exists(target)
 
     def load(self, kind: str, key: str) -> Any | None:
-        """The entry, or ``None`` when missing or unreadable."""
+        """The entry, or ``None`` when missing or unreadable. A file entry that loads is
+        marked as used (pruning removes the entries used longest ago)."""
         name = f"{kind}/{key}" if kind in LOGGED else str(self.path(kind, key))
         data = self._mine.get(name)
         if data is None:
             data = self._read(kind, key)
+            if data is not None and kind not in LOGGED:
+                try:
+                    os.utime(name)
+                except OSError:
+                    pass
         return None if data is None else decode_entry(data)
 
     def _read(self, kind: str, key: str) -> bytes | None:
@@ -210,6 +218,29 @@ class Cache:
             for log, parts in records.items():
                 if self._writable:
                     self._append(log, b"".join(parts))
+            kinds = {kind for kind, _, _ in work if kind not in LOGGED}
+            for kind in kinds - self._pruned:
+                self._pruned.add(kind)
+                self._prune(kind)
+
+    def _prune(self, kind: str, most: int = 512, keep: int = 256) -> None:
+        """Past ``most`` entries of a kind, remove those used longest ago down to ``keep``
+        (every change of an environment writes a new result; old ones are never read)."""
+        found: list[tuple[float, str]] = []
+        try:
+            for fan in os.scandir(self.root / kind):
+                if fan.is_dir():
+                    found.extend((entry.stat().st_mtime, entry.path)
+                                 for entry in os.scandir(fan.path) if entry.is_file())
+        except OSError:
+            return
+        if len(found) <= most:
+            return
+        for _, path in sorted(found)[:len(found) - keep]:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def _append(self, log: str, data: bytes) -> None:
         """One write to the end of a log (appends of other processes do not interleave

@@ -280,3 +280,19 @@ def test_which_rules_are_cacheable() -> None:
         CACHEABLE = True
 
     assert cacheable(Declared)
+
+
+def test_old_results_are_pruned(tmp_path: Path) -> None:
+    store = Cache(tmp_path)
+    for index in range(600):  # results written long ago, the oldest first
+        target = store.path("results", f"{index:040x}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(encode_entry(index))
+        os.utime(target, (1_000_000 + index, 1_000_000 + index))
+    assert store.load("results", f"{5:040x}") == 5  # used now: kept
+    store.store("results", "f" * 40, "new")
+    store.flush()
+    left = {p.name for p in entries(tmp_path, "results")}
+    assert len(left) == 256
+    assert "f" * 40 in left and f"{5:040x}" in left and f"{6:040x}" not in left
+    assert Cache(tmp_path).load("results", "f" * 40) == "new"
