@@ -83,9 +83,11 @@ def _parser() -> argparse.ArgumentParser:
                       help="with --fix or --diff, also apply the fixes that change behaviour")
     lint.add_argument("--diff", action="store_true",
                       help="print the changes --fix would make, write nothing (exit 1 if any)")
-    lint.add_argument("--add-ignore", nargs="?", const=REASON_PLACEHOLDER, metavar="REASON",
+    lint.add_argument("--add-ignore", action="store_true",
                       help="suppress every reported finding with a `# migls: ignore[CODE] -- "
-                           "REASON` comment on its line (default reason: a TODO placeholder)")
+                           "REASON` comment on its line")
+    lint.add_argument("--reason", default=REASON_PLACEHOLDER, metavar="TEXT",
+                      help=f"the reason --add-ignore writes (default: {REASON_PLACEHOLDER!r})")
     lint.add_argument("--exit-zero", action="store_true",
                       help="exit 0 even when problems are found")
     lint.add_argument("--statistics", action="store_true",
@@ -117,9 +119,10 @@ def _add_project_commands(commands: argparse._SubParsersAction[argparse.Argument
         "merge", help="write a merge revision of the heads",
         description="Write a merge revision whose down_revision is the given heads (default: "
                     "every head of the branch that has several), from the environment's own "
-                    "script.py.mako. Runs no project code: env.py is not run and no revision "
-                    "file is imported; the Mako template is rendered, as `alembic merge` does. "
-                    "Post-write hooks are not run.")
+                    "script.py.mako. env.py is not run and no revision file is imported, but "
+                    "the project's Mako template is rendered, as `alembic merge` does (a "
+                    "template may hold Python in <% %> blocks, which then runs). Post-write "
+                    "hooks are not run.")
     merge.add_argument("heads", nargs="*", metavar="HEAD",
                        help="heads to merge: ids, unique prefixes or branch labels")
     merge.add_argument("-m", "--message", help="the revision message (default: 'merge A and B')")
@@ -154,7 +157,8 @@ def _add_project_commands(commands: argparse._SubParsersAction[argparse.Argument
         "revision", help="write a new revision, linted (and fixed) before it is saved",
         description="Write a new revision on the head (or --head) and lint it before it "
                     "reaches the versions directory. Without --autogenerate, the file is "
-                    "rendered from the environment's script.py.mako and NO project code runs. "
+                    "rendered from the environment's script.py.mako (env.py is not run; Python "
+                    "in the template's <% %> blocks, if any, is). "
                     "With --autogenerate, this RUNS THE PROJECT'S CODE: Alembic's revision "
                     "command with the project's configuration, env.py and models, in a "
                     "subprocess with the project's Python, connecting to its database. The "
@@ -232,10 +236,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+    except OSError as exc:  # a file that cannot be written (read-only, disk full): say which
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"migls: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def _lint(args: argparse.Namespace) -> int:
-    if args.add_ignore is not None and (args.fix or args.diff):
+    if args.add_ignore and (args.fix or args.diff):
         raise UsageError("--add-ignore cannot be combined with --fix or --diff")
     paths = args.paths or [Path(".")]
     environments, explicit_files = discover(paths, args.alembic_config)
@@ -266,10 +274,10 @@ def _lint(args: argparse.Namespace) -> int:
             return config_given or any(g == path or g in path.parents for g in given)
 
         in_env = env_sets_lock_timeout(env.env_py_text())
-        if args.add_ignore is not None:
+        if args.add_ignore:
             texts, added = add_ignores(files, lambda current: lint_files(
                 current, settings, report=reported, rules=rules, lock_timeout_in_env=in_env,
-                fixes=False).diagnostics, reason=args.add_ignore)
+                fixes=False).diagnostics, reason=args.reason)
             applied += added
             originals = {f.path: f for f in files}
             for path, text in texts.items():
@@ -301,7 +309,7 @@ def _lint(args: argparse.Namespace) -> int:
             thresholds[id(d)] = threshold
         diagnostics.extend(result.diagnostics)
 
-    if args.add_ignore is not None:
+    if args.add_ignore:
         print(f"Added {applied} suppression{'s' if applied != 1 else ''}.", file=sys.stderr)
         return 0
     if explicit_files and not environments:

@@ -4,9 +4,12 @@ CLI face of the editor's "Ignore MGxxx on this line" action (both use migls.igno
 from __future__ import annotations
 
 import ast
+import errno
+import os
 import shutil
 from pathlib import Path
 
+import pytest
 from corpus import ensure_corpus
 from test_cli import EXAMPLE, EXAMPLE_FINDINGS, INI, codes, migls, one_line_error, write
 
@@ -44,7 +47,7 @@ def test_codes_on_one_line_share_one_comment_with_the_given_reason(tmp_path: Pat
                             "migrations/versions/b2.py": body})
     reported = codes(migls("lint", "--format", "json", "--select", "MG4", cwd=root))
     assert sorted(reported) == ["MG401", "MG402"]
-    migls("lint", "--select", "MG4", "--add-ignore", "dropped in 4.2", cwd=root)
+    migls("lint", "--select", "MG4", "--add-ignore", "--reason", "dropped in 4.2", cwd=root)
     line = (root / "migrations/versions/b2.py").read_text().splitlines()[5]
     assert line.endswith("# migls: ignore[MG401, MG402] -- dropped in 4.2") \
         or line.endswith("# migls: ignore[MG402, MG401] -- dropped in 4.2"), line
@@ -78,3 +81,26 @@ def _graph(root: Path) -> dict[str, tuple[str, ...]]:
     files = read_files(sorted(root.rglob("versions/**/*.py")))
     graph = build_graph(files)
     return {rid: tuple(sorted(node.parents)) for rid, node in graph.nodes.items()}
+
+
+def test_a_file_that_cannot_be_written_is_a_one_line_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--fix and --add-ignore when the disk is full (the rename fails): exit 2, one line
+    naming the file, every file as it was and no temporary file left behind."""
+    from migls import cli, fixes
+    blog = tmp_path / "blog"
+    shutil.copytree(EXAMPLE, blog)
+    before = _texts(blog)
+
+    def full(source: str, target: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), target)
+
+    monkeypatch.setattr(fixes.os, "replace", full)
+    for flags in (["--fix"], ["--add-ignore"]):
+        assert cli.main(["lint", *flags, str(blog)]) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("migls: error: ") \
+            and "No space left on device" in lines[0] and str(blog) in lines[0], lines
+        assert _texts(blog) == before
+        assert not [p for p in blog.rglob("*") if p.name.endswith(".migls")]

@@ -107,7 +107,7 @@ def test_command_help(command: str) -> None:
 
 LINT_OPTIONS = ["--format", "--select", "--ignore", "--since", "--alembic-config",
                 "--fail-on", "--fix", "--unsafe-fixes", "--diff", "--exit-zero", "--statistics",
-                "--color", "--no-cache", "--add-ignore"]
+                "--color", "--no-cache", "--add-ignore", "--reason"]
 
 
 def test_lint_help_lists_every_option_and_the_readme_documents_them() -> None:
