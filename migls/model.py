@@ -11,6 +11,7 @@ import ast
 import os
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -340,7 +341,10 @@ def _deep_recursion(limit: int = 20_000) -> Iterator[None]:
 def _cpython_syntax_error(text: str) -> tuple[str, Span] | None:
     """CPython's verdict on ``text``: its message and range, or ``None`` if it compiles."""
     try:
-        compile(text, "<revision>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        with warnings.catch_warnings():
+            # invalid escapes and the like: a warning on the server's stderr, not a finding
+            warnings.simplefilter("ignore")
+            compile(text, "<revision>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as error:
         line = error.lineno or 1
         column = max((error.offset or 1) - 1, 0)

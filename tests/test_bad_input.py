@@ -249,3 +249,18 @@ def test_broken_toml(name: str, data: bytes, word: str, tmp_path: Path) -> None:
         (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
     (tmp_path / name).write_bytes(data)
     one_line_error(migls("lint", cwd=tmp_path), word)
+
+
+def test_a_broken_file_is_read_without_warnings() -> None:
+    """CPython's parser warns (to stderr, e.g. in an editor's server log) about invalid
+    escapes and number literals while judging a broken file; the finding is MG001 and
+    nothing else is printed."""
+    import warnings
+
+    from migls.engine import read_file
+    text = 'revision = "a1"\ndown_revision = None\npattern = "\\d+"\nx = 1_\n'
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        file = read_file("versions/a1.py", text.encode())
+    assert file.syntax_error is not None and file.syntax_error[1].line == 4
+    assert [str(w.message) for w in caught] == []
