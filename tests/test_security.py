@@ -129,7 +129,7 @@ COMMANDS = [
     ["lint", "--diff", "--unsafe-fixes", "."],
     ["lint", "--fix", "."],
     ["lint", "--fix", "--unsafe-fixes", "."],
-    ["lint", "--add-ignore", "trap test", "."],
+    ["lint", "--add-ignore", "--reason", "trap test", "."],
     ["lint", "migrations/versions/0002_b2.py"],
     ["graph", "."],
     ["graph", "--format", "json", "."],
