@@ -199,10 +199,12 @@ def scale(ctx: Context) -> list[Row]:
     if len(points) >= 3:
         marginal = [((b[1] - a[1]) / (b[0] - a[0]), (b[2] - a[2]) / (b[0] - a[0]))
                     for a, b in itertools.pairwise(points)]
-        first, last = marginal[1], marginal[-1]  # skip 100 -> 300: start-up dominates
+        # Compare the steps past 1,000 revisions (below, start-up still weighs in).
+        late = [m for (size, _, _), m in zip(points, marginal) if size >= 1000]
+        first, last = (late[0], late[-1]) if len(late) >= 2 else (marginal[1], marginal[-1])
         growth = last[0] / first[0] if first[0] > 0 else float("nan")
         rows.append(Row(
-            "marginal cost of a revision, smallest -> largest step",
+            "marginal cost of a revision, first -> last step from 1,000 on",
             f"{first[0] * 1000:.2f} -> {last[0] * 1000:.2f} ms, "
             f"{first[1] * 1024:.0f} -> {last[1] * 1024:.0f} KB",
             target="linear (ratio < 1.5)", ratio=f"{growth:.2f}", met=growth < 1.5))
