@@ -1,6 +1,8 @@
 """Measure ``migls server`` on the largest real history (superset, 344 revisions): the time
-from ``didChange`` to the ``publishDiagnostics`` of that version, over 100 edits, and the
-server's memory with the workspace open. Not a test (no timing is asserted anywhere):
+from ``didChange`` to the ``publishDiagnostics`` of that version, over 100 edits, the
+server's memory with the workspace open, and the cold start (from spawning the server to
+the first diagnostics of a file opened right after ``initialize``). Not a test (no timing is
+asserted anywhere); ``python -m bench --only server`` runs the same functions:
 
     python tests/lsp/bench_latency.py [--edits 100] [--log /tmp/migls.log]
 
@@ -17,14 +19,37 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
 from corpus import ensure_corpus
-from lsp_session import Session, make_client
+from lsp_session import SERVER_COMMAND, Session, make_client
 from lsprotocol import types
+
+#: Files with findings in superset: the whole environment's first publication is complete
+#: once this many files have diagnostics.
+WHOLE_HISTORY_FILES = 100
+
+
+@dataclass
+class Latency:
+    """What one server session on a copy of a history measured."""
+
+    revisions: int
+    opened: str
+    start: ColdStart
+    #: Milliseconds per edit, by kind of edit ("comment", "down_revision").
+    edits: dict[str, list[float]] = field(default_factory=dict)
+    rss_open_mb: float = float("nan")
+    rss_after_mb: float = float("nan")
+
+    @property
+    def every(self) -> list[float]:
+        return [value for values in self.edits.values() for value in values]
 
 
 def rss_mb(pid: int) -> float:
@@ -35,41 +60,81 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def measure(edits: int, log: str | None) -> None:
-    root = Path(tempfile.mkdtemp(prefix="migls-bench-")) / "superset"
-    shutil.copytree(ensure_corpus()["superset"], root)
+def p95(values: Sequence[float]) -> float:
+    """The nearest-rank 95th percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+def copy_history(name: str, scratch: Path) -> tuple[Path, Path]:
+    """A copy of a corpus history in ``scratch`` and the revision file in its middle."""
+    root = Path(tempfile.mkdtemp(prefix="migls-bench-", dir=scratch)) / name
+    shutil.copytree(ensure_corpus()[name], root)
     versions = sorted((root / "migrations" / "versions").glob("2*.py"))
-    target = versions[len(versions) // 2]
-    command = [sys.executable, "-m", "migls", "server"] + (["--log-file", log] if log else [])
+    return root, versions[len(versions) // 2]
+
+
+@dataclass
+class ColdStart:
+    """Seconds from spawning the server to the answer to ``initialize``, and to the first
+    ``publishDiagnostics`` of the file opened right after it."""
+
+    initialized: float
+    diagnostics: float
+
+
+async def _start(command: Sequence[str], root: Path, target: Path, cwd: Path | None,
+                 ) -> tuple[Session, str, ColdStart]:
+    """Spawn the server, initialize it on ``root`` as VS Code, open ``target`` and wait
+    for its first diagnostics."""
     client = make_client()
     started = time.perf_counter()
-    await client.start_io(*command)
+    await client.start_io(*command, cwd=str(cwd) if cwd else None)
     session = await Session.start(client, "visual-studio-code", root)
+    initialized = time.perf_counter() - started
     uri = session.open(target.as_uri())
     await session.diagnostics(uri, version=1)
-    opened = time.perf_counter() - started
+    return session, uri, ColdStart(initialized, time.perf_counter() - started)
 
-    async def everything() -> None:  # the whole history's findings are out
-        while len(client.latest) < 100:
-            await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
 
-    await everything()
+async def _stop(session: Session) -> None:
+    await session.client.shutdown_session()
+    await session.client.stop()
+
+
+async def cold_start(command: Sequence[str], root: Path, target: Path,
+                     cwd: Path | None = None) -> ColdStart:
+    """From spawning ``command`` to the first ``publishDiagnostics`` of ``target`` (opened
+    right after ``initialize``); ``cwd``: where the server runs (not the repository, whose
+    ``migls`` would shadow an installed one under ``python -m``)."""
+    session, _, timings = await _start(command, root, target, cwd)
+    await _stop(session)
+    return timings
+
+
+async def measure(root: Path, target: Path, edits: int,
+                  command: Sequence[str] = SERVER_COMMAND) -> Latency:
+    """Open ``target``, wait for the whole history's diagnostics, then time ``edits``
+    edits of it (alternately a comment and the parent id, broken and repaired)."""
+    session, uri, opened = await _start(command, root, target, None)
+    client = session.client
+    while len(client.latest) < WHOLE_HISTORY_FILES:  # type: ignore[attr-defined]
+        await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     pid = client._server.pid  # type: ignore[union-attr]
-    memory_open = rss_mb(pid)
+    result = Latency(len(list((root / "migrations" / "versions").glob("*.py"))), target.name,
+                     opened, {"comment": [], "down_revision": []}, rss_mb(pid))
 
     text = session.texts[uri]
-    parent_line = next(i for i, line in enumerate(text.split("\n"))
-                       if line.startswith("down_revision"))
-    parent_column = text.split("\n")[parent_line].index('"') + 1
-    comment_line = next(i for i, line in enumerate(text.split("\n"))
-                        if line.startswith("revision"))
-    comment_column = len(text.split("\n")[comment_line])
-    timings: dict[str, list[float]] = {"comment": [], "down_revision": []}
+    lines = text.split("\n")
+    parent_line = next(i for i, line in enumerate(lines) if line.startswith("down_revision"))
+    parent_column = lines[parent_line].index('"') + 1
+    comment_line = next(i for i, line in enumerate(lines) if line.startswith("revision"))
+    comment_column = len(lines[comment_line])
     for index in range(edits):
         if index % 2 == 0:  # type, then delete, a character at the end of a line
             kind = "comment"
-            column = comment_column + (index // 2) % 2
-            position = types.Position(line=comment_line, character=column)
+            position = types.Position(line=comment_line,
+                                      character=comment_column + (index // 2) % 2)
             edit = (types.TextEdit(range=types.Range(start=position, end=position), new_text="#")
                     if (index // 2) % 2 == 0 else
                     types.TextEdit(range=types.Range(
@@ -81,28 +146,16 @@ async def measure(edits: int, log: str | None) -> None:
             start = types.Position(line=parent_line, character=parent_column)
             end = types.Position(line=parent_line, character=parent_column + 1)
             current = session.texts[uri].split("\n")[parent_line][parent_column]
-            original = text.split("\n")[parent_line][parent_column]
+            original = lines[parent_line][parent_column]
             replacement = "z" if current == original else original
             edit = types.TextEdit(range=types.Range(start=start, end=end), new_text=replacement)
         sent = time.perf_counter()
         version = session.edit(uri, [edit])
         await session.diagnostics(uri, version=version)
-        timings[kind].append(1000 * (time.perf_counter() - sent))
-    memory_after = rss_mb(pid)
-    await client.shutdown_session()
-    await client.stop()
-    shutil.rmtree(root.parent, ignore_errors=True)
-
-    every = timings["comment"] + timings["down_revision"]
-    print(f"superset: {len(versions)} revision files; opened {target.name}")
-    print(f"start + first diagnostics of the opened file: {opened:.2f} s")
-    for name, values in (("all edits", every), *timings.items()):
-        ordered = sorted(values)
-        p95 = ordered[max(0, round(0.95 * len(ordered)) - 1)]
-        print(f"{name:>14}: n={len(values):3d}  median {statistics.median(values):6.1f} ms  "
-              f"p95 {p95:6.1f} ms  max {max(values):6.1f} ms")
-    print(f"server RSS: {memory_open:.0f} MiB with the workspace open, "
-          f"{memory_after:.0f} MiB after the edits")
+        result.edits[kind].append(1000 * (time.perf_counter() - sent))
+    result.rss_after_mb = rss_mb(pid)
+    await _stop(session)
+    return result
 
 
 def main() -> None:
@@ -110,7 +163,22 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=100)
     parser.add_argument("--log", help="the server's debug log (per-lint timings)")
     args = parser.parse_args()
-    asyncio.run(measure(args.edits, args.log))
+    scratch = Path(tempfile.mkdtemp(prefix="migls-bench-"))
+    try:
+        root, target = copy_history("superset", scratch)
+        command = SERVER_COMMAND + (["--log-file", args.log] if args.log else [])
+        cold = asyncio.run(cold_start(command, root, target))
+        result = asyncio.run(measure(root, target, args.edits, command))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(f"superset: {result.revisions} revision files; opened {result.opened}")
+    print(f"cold start: initialize answered after {cold.initialized:.2f} s, first "
+          f"diagnostics of the opened file after {cold.diagnostics:.2f} s")
+    for name, values in (("all edits", result.every), *result.edits.items()):
+        print(f"{name:>14}: n={len(values):3d}  median {statistics.median(values):6.1f} ms  "
+              f"p95 {p95(values):6.1f} ms  max {max(values):6.1f} ms")
+    print(f"server RSS: {result.rss_open_mb:.0f} MiB with the workspace open, "
+          f"{result.rss_after_mb:.0f} MiB after the edits")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,71 @@
+"""The language server (``migls server``) on superset, the largest real history: the
+latency of an edit (``didChange`` -> ``publishDiagnostics`` of that version), the server's
+memory with the workspace open, and its cold start (spawn -> first diagnostics of a file
+opened right after ``initialize``).
+
+The measuring is ``tests/lsp/bench_latency.py``'s (a real LSP client, pytest-lsp). The cold
+start runs the server from a wheel of this tree installed into a scratch virtual environment,
+so that its modules have the ``.pyc`` files pip writes at install time, as a user's install
+has them (the editable install of a checkout under ``PYTHONDONTWRITEBYTECODE`` compiles
+migls from source at every start, which no user pays).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+from bench.measure import Context, Row, median, milliseconds, percentile, seconds
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "lsp"))
+
+from bench_latency import cold_start, copy_history, measure  # noqa: E402
+
+
+def installed_server(ctx: Context) -> tuple[list[str], Path]:
+    """``migls server`` from a wheel of this tree in a scratch venv (its dependencies are
+    this interpreter's, through ``--system-site-packages``), and where to run it."""
+    wheels = ctx.scratch / "wheel"
+    quiet = {"stdout": subprocess.DEVNULL, "check": True}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--no-build-isolation", "--wheel-dir", str(wheels), str(ctx.root)], **quiet)
+    (wheel,) = wheels.glob("migls-*.whl")
+    home = ctx.scratch / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(home)
+    python = home / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                    "--no-deps", "--no-index", str(wheel)], **quiet)
+    # The venv's own site-packages comes first: check that its migls is the one imported.
+    where = subprocess.run([str(python), "-c", "import migls; print(migls.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=home).stdout.strip()
+    if not where.startswith(str(home)) or not any(
+            Path(where).parent.glob("__pycache__/*.pyc")):
+        raise RuntimeError(f"bench: the scratch install's migls is not used ({where})")
+    return [str(home / "bin" / "migls"), "server"], home
+
+
+def run(ctx: Context) -> list[Row]:
+    edits = 20 if ctx.quick else 100
+    root, target = copy_history("superset", ctx.scratch)
+    command, home = installed_server(ctx)
+    starts = [asyncio.run(cold_start(command, root, target, cwd=home))
+              for _ in range(ctx.repeat)]
+    first = median([s.diagnostics for s in starts])
+    result = asyncio.run(measure(root, target, edits, command))
+    latencies = [ms / 1000 for ms in result.every]
+    p95 = percentile(latencies, 0.95)
+    return [
+        Row("server cold start: spawn -> first diagnostics of an opened superset file "
+            "(wheel install, .pyc present)", seconds(first), target="< 1 s", met=first < 1.0),
+        Row("server start: spawn -> `initialize` answered (same install)",
+            seconds(median([s.initialized for s in starts]))),
+        Row(f"server `didChange` -> `publishDiagnostics`, superset ({edits} edits), "
+            "median / p95", f"{milliseconds(median(latencies))} / {milliseconds(p95)}",
+            target="p95 < 50 ms", met=p95 < 0.05),
+        Row(f"server RSS with superset open ({result.revisions} files) / after the edits",
+            f"{result.rss_open_mb:.0f} MB / {result.rss_after_mb:.0f} MB", target="< 300 MB",
+            met=max(result.rss_open_mb, result.rss_after_mb) < 300),
+    ]
