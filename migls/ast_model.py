@@ -14,6 +14,7 @@ compares both readers node for node on the corpus, the rule examples and generat
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 import unicodedata
@@ -673,18 +674,26 @@ class _Reader:
         """Where the names that make a call matter occur in ``function`` (op names, helper
         functions, ``with ... as`` aliases, ``autocommit_block``), as (line, byte column):
         a subtree without any holds no call :meth:`_op_calls` keeps, and is skipped."""
-        names = set(self.op_names) | set(self.functions) | {"autocommit_block"}
+        names = frozenset((*self.op_names, *self.functions, "autocommit_block"))
+        aliases: set[str] = set()
         for statement in _statements(function.body):
             if isinstance(statement, (ast.With, ast.AsyncWith)):
-                names.update(item.optional_vars.id for item in statement.items
-                             if isinstance(item.optional_vars, ast.Name))
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
+                aliases.update(item.optional_vars.id for item in statement.items
+                               if isinstance(item.optional_vars, ast.Name))
+        # Two patterns, not one of every name: the sets repeat from file to file, so each
+        # is compiled once (a pattern per function cost a tenth of reading).
+        patterns = [_names_pattern(names)]
+        if aliases - names:
+            patterns.append(_names_pattern(frozenset(aliases - names)))
         text = self.text
         start, end = text.start(function), text.end(function)
         found: list[tuple[int, int]] = []
-        for match in pattern.finditer(text.text, start, end):
-            line, column = text.position(match.start())
-            found.append((line, text.byte_col(line, column)))
+        for pattern in patterns:
+            for match in pattern.finditer(text.text, start, end):
+                line, column = text.position(match.start())
+                found.append((line, text.byte_col(line, column)))
+        if len(patterns) > 1:
+            found.sort()
         return found
 
     def _read_dialect_guard(self, node: ast.If) -> None:
@@ -934,6 +943,12 @@ class _Reader:
             line, column = self.text.position(token.start)
             pieces.append((evaluated, line, column + len(token.prefix) + len(token.quote)))
         return value, tuple(pieces)
+
+
+@functools.lru_cache(maxsize=256)
+def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    """A pattern matching any of ``names`` as a whole word."""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
 
 
 def _with_guard(operation: Operation,

@@ -7,39 +7,29 @@ configuration error (one line on stderr, never a traceback).
 from __future__ import annotations
 
 import argparse
-import difflib
-import subprocess
+import gc
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from migls import __version__
 from migls.cache import NoCacheAction
 from migls.config import ConfigError
 from migls.discovery import Environment, discover
-from migls.docs import rule_page
-from migls.engine import fix_files, lint_files, read_paths
-from migls.fixes import write_atomically
-from migls.graphview import FORMATS as GRAPH_FORMATS
-from migls.graphview import build_view
-from migls.graphview import render as render_graph
-from migls.ignore import REASON_PLACEHOLDER, add_ignores
-from migls.model import RevisionFile
-from migls.registry import all_rules, rule_by_selector, select_rules
+from migls.ignore import REASON_PLACEHOLDER
 from migls.report import FORMATS, display_path, render
 from migls.rule import Diagnostic, Severity
-from migls.revisions import (
-    NothingToDo,
-    RevisionCommandError,
-    lint_history,
-    load_history,
-    merge,
-    new_revision,
-    rebase,
-    write_changes,
-)
-from migls.rulekit import dialect_from_url, env_sets_lock_timeout
+
+if TYPE_CHECKING:
+    from migls.config import Settings
+    from migls.model import RevisionFile
+    from migls.rule import LintRule
+
+#: ``migls graph --format`` (as migls.graphview renders them; that module loads only then).
+GRAPH_FORMATS = ("text", "mermaid", "dot", "json")
 
 
 class UsageError(Exception):
@@ -216,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "lint":
             return _lint(args)
         if args.command in PROJECT_COMMANDS:
-            return PROJECT_COMMANDS[args.command](args)
+            return _project_command(args)
         if args.command == "rules":
             return _rules()
         if args.command == "rule":
@@ -226,10 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_server(args)
         parser.print_help()
         return 2
-    except (ConfigError, UsageError, RevisionCommandError) as exc:
-        if isinstance(exc, NothingToDo):
-            print(f"migls: {exc}", file=sys.stderr)
-            return 1
+    except (ConfigError, UsageError) as exc:
         print(f"migls: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -242,13 +229,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+def _project_command(args: argparse.Namespace) -> int:
+    """Run a command that makes or moves revisions (their code loads only now)."""
+    from migls.revisions import NothingToDo, RevisionCommandError
+
+    try:
+        return PROJECT_COMMANDS[args.command](args)
+    except NothingToDo as exc:
+        print(f"migls: {exc}", file=sys.stderr)
+        return 1
+    except RevisionCommandError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _lint(args: argparse.Namespace) -> int:
+    from migls.engine import fix_files, lint_files, read_paths
+    from migls.fixes import write_atomically
+    from migls.registry import select_rules
+    from migls.rulekit import dialect_from_url, env_sets_lock_timeout
+
     if args.add_ignore and (args.fix or args.diff):
         raise UsageError("--add-ignore cannot be combined with --fix or --diff")
+    # A one-shot process whose models hold no reference cycles: the cyclic collector would
+    # only walk the million objects a large history makes, again and again (~10% of a run).
+    gc.disable()
     paths = args.paths or [Path(".")]
     environments, explicit_files = discover(paths, args.alembic_config)
-    changed = _changed_files(args.since, paths) if args.since else None
-    given = [p.resolve() for p in paths]
+    changed = ({str(path) for path in _changed_files(args.since, paths)}
+               if args.since else None)
+    given = [str(p.resolve()) for p in paths]
+    # Only the JSON output shows fixes: computing them (some import Alembic) is skipped else.
+    with_fixes = args.format == "json"
 
     diagnostics: list[Diagnostic] = []
     thresholds: dict[int, Severity] = {}
@@ -264,20 +275,26 @@ def _lint(args: argparse.Namespace) -> int:
         rules = select_rules(settings, args.select, args.ignore, cli_where="command line")
         files = [next(parsed) for _ in paths_of_env]
         config_given = env.config_path is not None and any(
-            g == env.config_path.resolve().parent or g in env.config_path.resolve().parents
-            for g in given)
+            _inside(str(env.config_path.resolve().parent), g) for g in given)
+        wanted = {
+            file.path for file, real in zip(files, _real_paths(paths_of_env))
+            if (changed is None or real in changed)
+            and (config_given or any(_inside(real, g) for g in given))}
 
-        def reported(file: RevisionFile, config_given: bool = config_given) -> bool:
-            path = Path(file.path).resolve()
-            if changed is not None and path not in changed:
-                return False
-            return config_given or any(g == path or g in path.parents for g in given)
+        def reported(file: RevisionFile, wanted: set[str] = wanted) -> bool:
+            return file.path in wanted
 
         in_env = env_sets_lock_timeout(env.env_py_text())
         if args.add_ignore:
-            texts, added = add_ignores(files, lambda current: lint_files(
-                current, settings, report=reported, rules=rules, lock_timeout_in_env=in_env,
-                fixes=False).diagnostics, reason=args.reason)
+            from migls.ignore import add_ignores
+
+            def lint_now(current: list[RevisionFile], settings: Settings = settings,
+                         rules: list[type[LintRule]] = rules, in_env: bool = in_env,
+                         ) -> list[Diagnostic]:
+                return lint_files(current, settings, report=reported, rules=rules,
+                                  lock_timeout_in_env=in_env, fixes=False).diagnostics
+
+            texts, added = add_ignores(files, lint_now, reason=args.reason)
             applied += added
             originals = {f.path: f for f in files}
             for path, text in texts.items():
@@ -294,6 +311,8 @@ def _lint(args: argparse.Namespace) -> int:
                 source = originals[path].source
                 assert source is not None
                 if args.diff:
+                    import difflib
+
                     diffs.append("".join(difflib.unified_diff(
                         source.text.splitlines(keepends=True), text.splitlines(keepends=True),
                         fromfile=display_path(path), tofile=display_path(path))))
@@ -302,8 +321,8 @@ def _lint(args: argparse.Namespace) -> int:
             result = fixed.result
         else:
             result = lint_files(files, settings, report=reported, rules=rules,
-                                lock_timeout_in_env=in_env)
-        checked += sum(1 for f in files if reported(f))
+                                lock_timeout_in_env=in_env, fixes=with_fixes)
+        checked += len(wanted)
         threshold = Severity.parse(args.fail_on) if args.fail_on else settings.fail_on
         for d in result.diagnostics:
             thresholds[id(d)] = threshold
@@ -330,9 +349,34 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if any(d.severity >= thresholds[id(d)] for d in diagnostics) else 0
 
 
+def _inside(path: str, directory: str) -> bool:
+    """Whether the real path ``path`` is ``directory`` or under it."""
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def _real_paths(paths: list[Path]) -> list[str]:
+    """Each path's real path, as ``Path.resolve()`` gives it; each directory is resolved
+    once (a file on its own only when it is a symbolic link)."""
+    directories: dict[str, str] = {}
+    out: list[str] = []
+    for path in paths:
+        text = str(path)
+        if os.path.islink(text):
+            out.append(os.path.realpath(text))
+            continue
+        head, name = os.path.split(text)
+        real = directories.get(head)
+        if real is None:
+            real = directories[head] = os.path.realpath(head or ".")
+        out.append(os.path.join(real, name))
+    return out
+
+
 def _changed_files(ref: str, paths: list[Path]) -> set[Path]:
     """Files added or changed since ``ref`` (committed, staged, unstaged or untracked) in the
     repositories of the linted paths, wherever migls is run from."""
+    import subprocess
+
     def git(directory: Path, *command: str) -> list[str]:
         try:
             out = subprocess.run(["git", "-C", str(directory), *command],
@@ -355,6 +399,8 @@ def _changed_files(ref: str, paths: list[Path]) -> set[Path]:
 
 
 def _rules() -> int:
+    from migls.registry import all_rules
+
     rows = [(r.CODE, r.NAME, r.SEVERITY.label + ("" if r.DEFAULT_ENABLED else " (opt-in)"), r.SUMMARY)
             for r in all_rules()]
     width = max(len(name) for _, name, _, _ in rows)
@@ -364,6 +410,9 @@ def _rules() -> int:
 
 
 def _rule(selector: str) -> int:
+    from migls.docs import rule_page
+    from migls.registry import rule_by_selector
+
     rule = rule_by_selector(selector)
     if rule is None:
         raise UsageError(f"unknown rule '{selector}' (see `migls rules`)")
@@ -387,6 +436,8 @@ def _environment(config: Path | None) -> Environment:
 
 
 def _merge(args: argparse.Namespace) -> int:
+    from migls.revisions import merge
+
     env = _environment(args.alembic_config)
     path = merge(env, args.heads or None, args.message, rev_id=args.rev_id)
     print(f"Wrote {display_path(str(path))}")
@@ -394,6 +445,8 @@ def _merge(args: argparse.Namespace) -> int:
 
 
 def _rebase(args: argparse.Namespace) -> int:
+    from migls.revisions import rebase, write_changes
+
     env = _environment(args.alembic_config)
     changes = rebase(env, args.revision, args.onto)
     write_changes(changes)
@@ -403,6 +456,10 @@ def _rebase(args: argparse.Namespace) -> int:
 
 
 def _graph(args: argparse.Namespace) -> int:
+    from migls.graphview import build_view
+    from migls.graphview import render as render_graph
+    from migls.revisions import lint_history, load_history
+
     if args.alembic_config is not None:
         environments, _ = discover([], args.alembic_config)
     else:
@@ -417,6 +474,8 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _revision(args: argparse.Namespace) -> int:
+    from migls.revisions import new_revision
+
     env = _environment(args.alembic_config)
     fix = "unsafe" if args.unsafe_fixes else "safe" if args.fix else None
     made = new_revision(env, args.message, autogenerate=args.autogenerate, head=args.head,

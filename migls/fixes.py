@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pglast.stream import maybe_double_quote_name
-
+from migls._pickling import pickled_by_fields
 from migls.model import RevisionFile
 from migls.ops import Operation
 from migls.source import SourceText
 from migls.span import Span
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Edit:
     """Replace ``span`` with ``content``."""
@@ -31,6 +31,7 @@ class Edit:
     content: str
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Fix:
     """A titled change that resolves one finding."""
@@ -43,6 +44,13 @@ class Fix:
     def safety(self) -> str:
         """``"safe"`` or ``"unsafe"``, as in the JSON output."""
         return "safe" if self.safe else "unsafe"
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as PostgreSQL needs it written in SQL (quoted only when it must be)."""
+    from pglast.stream import maybe_double_quote_name  # pglast loads only for a fix
+
+    return maybe_double_quote_name(name)
 
 
 def apply_edits(text: str, edits: Iterable[Edit]) -> str:
@@ -239,9 +247,9 @@ def not_valid_then_validate_fix(file: RevisionFile, span: Span, name: str) -> Fi
                         insert.span.end_line - first + 1, insert.span.end_column), insert.content)
     schema = op.literal("source_schema" if name == "create_foreign_key" else "schema")
     # Quoted the way PostgreSQL needs them: `order` or a mixed-case name must be "quoted".
-    target = ".".join(maybe_double_quote_name(part) for part in (schema, op.table)
+    target = ".".join(quote_identifier(part) for part in (schema, op.table)
                       if isinstance(part, str))
-    sql = f"ALTER TABLE {target} VALIDATE CONSTRAINT {maybe_double_quote_name(constraint)}"
+    sql = f"ALTER TABLE {target} VALIDATE CONSTRAINT {quote_identifier(constraint)}"
     validate = (f"{indent}with op.get_context().autocommit_block():\n"
                 f"{indent}{step}op.execute({python_string(sql)})")
     content = apply_edits(statement, [shifted]) + "\n" + validate

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from migls._pickling import pickled_by_fields
 from migls.lazy import LazyModule
 from migls.ops import Operation, read_operation
 from migls.source import SourceText
@@ -40,6 +41,7 @@ _HEADER_ID = re.compile(r"^([ \t]*)Revision ID:[ \t]*(?P<value>[^\n]*?)[ \t]*$",
 _HEADER_REVISES = re.compile(r"^([ \t]*)Revises:[ \t]*(?P<value>[^\n]*?)[ \t]*$", re.MULTILINE)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class MetadataValue:
     """A module-level ``revision``/``down_revision``/... assignment, read statically.
@@ -67,6 +69,7 @@ class MetadataValue:
         return self.span
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class HeaderLine:
     """A ``Revision ID:`` or ``Revises:`` line of the header docstring."""
@@ -75,6 +78,7 @@ class HeaderLine:
     span: Span
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Import:
     """One module imported by ``import x`` or ``from x import y``, at module level or in a
@@ -105,6 +109,7 @@ class Import:
         return self.level > 0
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Function:
     """A module-level ``upgrade()`` or ``downgrade()``."""

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from migls._pickling import pickled_by_fields
 from migls.lazy import LazyModule
 from migls.signatures import BATCH_OPERATIONS, OPERATIONS, TABLE_PARAMETER
 from migls.span import Span
@@ -39,6 +40,7 @@ class _Dynamic:
 DYNAMIC = _Dynamic()
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Arg:
     """One argument: where it is, its literal value (or :data:`DYNAMIC`), its source text."""
@@ -61,6 +63,7 @@ class Arg:
         return dict(self.call_kwargs).get(name, default)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class TypeRef:
     """A column type written in a migration: ``sa.String(50)`` -> ``TypeRef("String", (50,))``."""
@@ -75,6 +78,7 @@ class TypeRef:
         return dict(self.kwargs).get(name, default)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ColumnDef:
     """An ``sa.Column(...)`` given to ``add_column`` or ``create_table``."""
@@ -101,6 +105,7 @@ class ColumnDef:
         return self.nullable is False or (self.nullable is None and self.primary_key)
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class Operation:
     """One Alembic operation call inside ``upgrade()``/``downgrade()``."""

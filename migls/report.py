@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import quote
-from xml.sax.saxutils import escape, quoteattr
 
 from migls import __version__
-from migls.docs import rule_page
-from migls.registry import all_rules
 from migls.rule import Diagnostic, LintRule, Severity
 
 FORMATS = ("text", "json", "sarif", "github", "junit")
@@ -49,6 +44,8 @@ def _path(d: Diagnostic) -> str:
 
 def _uri(path: str) -> str:
     """A relative URI reference for SARIF: the path's bytes percent-encoded."""
+    from urllib.parse import quote
+
     text = display_path(path)
     try:
         data = text.encode("utf-8", "surrogateescape")  # undecodable file names: their bytes
@@ -147,12 +144,17 @@ def _github(d: Diagnostic) -> str:
 
 def _description(rule: type[LintRule]) -> str:
     """The first paragraph of the rule's docstring, on one line, in Markdown quoting."""
+    import inspect
+
     first = inspect.cleandoc(rule.__doc__ or rule.SUMMARY).split("\n\n")[0]
     return " ".join(first.split()).replace("``", "`")
 
 
 def sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
     """A SARIF 2.1.0 log that GitHub code scanning accepts."""
+    from migls.docs import rule_page  # the formats below load only when asked for
+    from migls.registry import all_rules
+
     rules = list(all_rules())
     index = {rule.CODE: i for i, rule in enumerate(rules)}
     level = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -197,6 +199,8 @@ def sarif(diagnostics: Sequence[Diagnostic]) -> dict[str, object]:
 
 def junit(diagnostics: Sequence[Diagnostic]) -> str:
     """A JUnit XML report: one test case per file with findings, one failure per finding."""
+    from xml.sax.saxutils import escape, quoteattr
+
     by_file: dict[str, list[Diagnostic]] = {}
     for d in diagnostics:
         by_file.setdefault(_path(d), []).append(d)

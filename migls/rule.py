@@ -120,6 +120,8 @@ class Context:
         self.settings = settings
         #: ``env.py`` sets ``lock_timeout`` for every revision (see ``rulekit``).
         self.lock_timeout_in_env = lock_timeout_in_env
+        #: What several rules derive from the same file, computed once per run (``rulekit``).
+        self.shared: dict[tuple[str, str, int], object] = {}
 
 
 class LintRule:

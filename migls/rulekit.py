@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from migls.model import Function, RevisionFile
 from migls.ops import Operation
@@ -38,7 +39,18 @@ def linted_functions(ctx: Context, file: RevisionFile) -> Iterator[tuple[str, Fu
 
 def op_sites(ctx: Context, file: RevisionFile) -> Iterator[OpSite]:
     """Every operation of the linted functions that can run on the environment's database
-    (not those under ``if dialect == "mysql":``), with the tables created before it."""
+    (not those under ``if dialect == "mysql":``), with the tables created before it
+    (computed once per file and run: most rules ask)."""
+    key = ("op_sites", file.path, id(file))
+    entry = cast("tuple[RevisionFile, list[OpSite]] | None", ctx.shared.get(key))
+    if entry is None or entry[0] is not file:
+        # The file is kept in the entry: its id cannot be reused by another while cached.
+        entry = (file, list(_op_sites(ctx, file)))
+        ctx.shared[key] = entry
+    return iter(entry[1])
+
+
+def _op_sites(ctx: Context, file: RevisionFile) -> Iterator[OpSite]:
     dialect = ctx.settings.dialect or "postgresql"
     for name, function in linted_functions(ctx, file):
         created: set[str] = set()

@@ -7,6 +7,8 @@ import io
 import tokenize
 from dataclasses import dataclass
 
+from migls._pickling import pickled_by_fields
+
 
 class UndecodableSource(Exception):
     """The file is binary or not in the encoding it declares."""
@@ -18,6 +20,7 @@ class UndecodableSource(Exception):
         self.column = column
 
 
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class SourceText:
     """A decoded file: its text plus the encoding and newline to write it back with."""

@@ -6,9 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pglast.stream import maybe_double_quote_name
-
-from migls.fixes import Edit, Fix, line_indent, own_statement, python_string
+from migls.fixes import Edit, Fix, line_indent, own_statement, python_string, quote_identifier
 from migls.model import RevisionFile
 from migls.ops import ColumnDef, Operation
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
@@ -235,8 +233,8 @@ class AddColumnNotNullWithoutDefault(LintRule):
             return []  # ``op`` under another name: do not guess it
         schema = op.literal("schema")
         schema = schema if isinstance(schema, str) else None
-        target = ".".join(maybe_double_quote_name(part) for part in (schema, op.table) if part)
-        update = f"UPDATE {target} SET {maybe_double_quote_name(column.name)} = {value.sql}"
+        target = ".".join(quote_identifier(part) for part in (schema, op.table) if part)
+        update = f"UPDATE {target} SET {quote_identifier(column.name)} = {value.sql}"
         arguments = [python_string(op.table), python_string(column.name)]
         if column.type is not None:
             arguments.append(f"existing_type={column.type.code}")
