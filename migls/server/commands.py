@@ -26,25 +26,22 @@ import uuid
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pygls.uris import from_fs_path
 
 from migls.engine import lint_files, read_file
-from migls.graphview import build_view, to_json
-from migls.revisions import (
-    History,
-    NothingToDo,
-    RevisionCommandError,
-    merge,
-    new_revision,
-    rebase,
-    write_changes,
-)
+from migls.lazy import LazyModule
 from migls.server.server import MiglsServer
 from migls.server.workspace import EnvState, canonical
+
+if TYPE_CHECKING:
+    from migls import graphview, revisions
+else:  # the commands' implementation loads on the first command, not before the first lint
+    graphview = LazyModule("migls.graphview", globals(), "graphview")
+    revisions = LazyModule("migls.revisions", globals(), "revisions")
 
 NEW_REVISION = "migls.newRevision"
 MERGE_HEADS = "migls.mergeHeads"
@@ -75,10 +72,10 @@ def _command(server: MiglsServer, name: str) -> Callable[[Handler], Handler]:
         async def handler(ls: MiglsServer, *args: Any) -> Any:
             try:
                 return await function(ls, _options(name, args))
-            except NothingToDo as exc:  # not a failure: the client shows the message
+            except revisions.NothingToDo as exc:  # not a failure: the client shows the message
                 ls.message(str(exc), types.MessageType.Info, once=False)
                 return {"uris": [], "paths": [], "message": str(exc)}
-            except RevisionCommandError as exc:
+            except revisions.RevisionCommandError as exc:
                 raise _fail(ls, str(exc)) from None
             except JsonRpcException:
                 raise
@@ -97,7 +94,7 @@ def _options(name: str, args: tuple[Any, ...]) -> Options:
     if not args or args[0] is None:
         return {}
     if len(args) > 1 or not isinstance(args[0], dict):
-        raise RevisionCommandError(f"{name} takes one object argument, e.g. "
+        raise revisions.RevisionCommandError(f"{name} takes one object argument, e.g. "
                                    f"{{\"alembicConfig\": \"alembic.ini\"}}")
     return args[0]
 
@@ -107,7 +104,7 @@ def _text(options: Options, key: str) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise RevisionCommandError(f"'{key}' must be a string, not {value!r}")
+        raise revisions.RevisionCommandError(f"'{key}' must be a string, not {value!r}")
     return value
 
 
@@ -116,7 +113,7 @@ def _strings(options: Options, key: str) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RevisionCommandError(f"'{key}' must be a list of strings, not {value!r}")
+        raise revisions.RevisionCommandError(f"'{key}' must be a list of strings, not {value!r}")
     return value
 
 
@@ -138,14 +135,15 @@ async def _environments(ls: MiglsServer, options: Options) -> list[EnvState]:
                  if s.key == key or (s.env.config_path is not None
                                      and canonical(s.env.config_path) == key)]
         if not found:
-            raise RevisionCommandError(f"no Alembic environment with the configuration {config} "
-                                       f"in the workspace ({_names(ls, list(ls.envs.values()))})")
+            raise revisions.RevisionCommandError(
+                f"no Alembic environment with the configuration {config} "
+                f"in the workspace ({_names(ls, list(ls.envs.values()))})")
         return found
     uri = _text(options, "uri")
     if uri is not None:
         path_key = ls.path_of(uri)
         if path_key is None:
-            raise RevisionCommandError(f"not a file URI: {uri}")
+            raise revisions.RevisionCommandError(f"not a file URI: {uri}")
         state = await ls.env_for(path_key)
         if state is not None:
             return [state]
@@ -158,11 +156,11 @@ async def _environment(ls: MiglsServer, options: Options) -> EnvState:
     """The one environment a command changes."""
     states = await _environments(ls, options)
     if not states:
-        raise RevisionCommandError("no Alembic environment (alembic.ini or [tool.alembic]) in "
-                                   "the workspace")
+        raise revisions.RevisionCommandError(
+            "no Alembic environment (alembic.ini or [tool.alembic]) in the workspace")
     if len(states) > 1:
-        raise RevisionCommandError(f"several Alembic environments ({_names(ls, states)}); name "
-                                   "one with 'alembicConfig'")
+        raise revisions.RevisionCommandError(
+            f"several Alembic environments ({_names(ls, states)}); name one with 'alembicConfig'")
     return states[0]
 
 
@@ -295,10 +293,10 @@ def register(server: MiglsServer) -> None:
             await progress.begin("alembic revision --autogenerate (the project's env.py)",
                                  cancellation)
         try:
-            made = await ls.run(lambda: new_revision(
+            made = await ls.run(lambda: revisions.new_revision(
                 state.env, message, autogenerate=autogenerate, head=head, fix=fix,
                 python=python, cancelled=cancellation if autogenerate else None))
-        except RevisionCommandError as exc:
+        except revisions.RevisionCommandError as exc:
             progress.end(str(exc))
             raise
         progress.end(f"wrote {made.path.name}")
@@ -319,7 +317,7 @@ def register(server: MiglsServer) -> None:
         state = await _environment(ls, options)
         heads = _strings(options, "heads")
         message = _text(options, "message")
-        path = await ls.run(merge, state.env, heads or None, message)
+        path = await ls.run(revisions.merge, state.env, heads or None, message)
         _written(ls, [path])
         uri = _uri(ls, path)
         await _show(ls, uri)
@@ -334,24 +332,24 @@ def register(server: MiglsServer) -> None:
         state = await _environment(ls, options)
         revision, onto = _text(options, "revision"), _text(options, "onto")
         if revision is None or onto is None:
-            raise RevisionCommandError("name the revision to move ('revision') and the head "
-                                       "to put it on ('onto')")
+            raise revisions.RevisionCommandError(
+                "name the revision to move ('revision') and the head to put it on ('onto')")
         workspace = ls.client_capabilities.workspace
         if workspace is None or not workspace.apply_edit:
-            changes = await ls.run(rebase, state.env, revision, onto)
-            await ls.run(write_changes, changes)
+            changes = await ls.run(revisions.rebase, state.env, revision, onto)
+            await ls.run(revisions.write_changes, changes)
             _written(ls, [path for path, _ in changes])
             return _changed(ls, [path for path, _ in changes], revision, onto)
         # What the editor shows (unsaved edits too) is what moves.
         graph = await ls.graph(state)
-        history = History(state.env, ls.files_in_order(state), graph)
-        changes = await ls.run(rebase, state.env, revision, onto, history)
+        history = revisions.History(state.env, ls.files_in_order(state), graph)
+        changes = await ls.run(revisions.rebase, state.env, revision, onto, history)
         in_editor = [(p, t) for p, t in changes if ls.document(canonical(p)) is not None]
         on_disk = [(p, t) for p, t in changes if ls.document(canonical(p)) is None]
         if in_editor:
             await _apply(ls, state, in_editor, f"migls: rebase {revision} onto {onto}")
         if on_disk:
-            await ls.run(write_changes, on_disk)
+            await ls.run(revisions.write_changes, on_disk)
             _written(ls, [path for path, _ in on_disk])
         return _changed(ls, [path for path, _ in changes], revision, onto)
 
@@ -367,10 +365,10 @@ def register(server: MiglsServer) -> None:
             files = ls.files_in_order(state)
             result = await ls.run(partial(lint_files, files, state.settings, rules=state.rules,
                                           lock_timeout_in_env=state.lock_timeout_in_env))
-            views.append(build_view(_display(ls, state.env.name), result.graph,
-                                    result.diagnostics))
+            views.append(graphview.build_view(_display(ls, state.env.name), result.graph,
+                                              result.diagnostics))
             configs.append(state.env.config_path)
-        document = to_json(views)
+        document = graphview.to_json(views)
         for environment, view, config in zip(document["environments"],  # type: ignore[call-overload]
                                               views, configs):
             # The client resolves paths itself: absolute ones, whatever the server's cwd.
@@ -404,7 +402,8 @@ async def _apply(ls: MiglsServer, state: EnvState, changes: list[tuple[Path, str
         file = state.files.get(key)
         document = ls.document(key)
         if file is None or file.source is None or document is None:
-            raise RevisionCommandError(f"{_display(ls, path)} changed meanwhile; try again")
+            raise revisions.RevisionCommandError(
+                f"{_display(ls, path)} changed meanwhile; try again")
         one = workspace_edit(ls, _uri(ls, path), document.version, [
             whole_text_edit(file.source.text, new, file.source.newline, ls.encoding)])
         if one.document_changes:
@@ -414,5 +413,5 @@ async def _apply(ls: MiglsServer, state: EnvState, changes: list[tuple[Path, str
     result = await ls.workspace_apply_edit_async(
         types.ApplyWorkspaceEditParams(edit=edit, label=label))
     if not result.applied:
-        raise RevisionCommandError(f"the editor did not apply the rebase: "
+        raise revisions.RevisionCommandError(f"the editor did not apply the rebase: "
                                    f"{result.failure_reason or 'no reason given'}")

@@ -4,10 +4,11 @@ PostgreSQL table), a rule code in a suppression comment (the rule and its page).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from migls.pgfacts import BLOCKS, LOCK_QUEUE, operation_facts
+from migls.lazy import LazyModule
 from migls.registry import all_rules, rule_by_selector
 from migls.rule import LintRule
 from migls.server import ranges
@@ -22,6 +23,11 @@ from migls.server.features.locate import (
 from migls.server.server import MiglsServer
 from migls.span import Span
 from migls.suppress import find_suppressions
+
+if TYPE_CHECKING:
+    from migls import pgfacts
+else:  # the PostgreSQL facts load on the first hover of an operation, not before the first lint
+    pgfacts = LazyModule("migls.pgfacts", globals(), "pgfacts")
 
 _SELECTOR = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -101,7 +107,7 @@ def op_hover(where: Cursor) -> tuple[str, Span] | None:
         return None
     function, index, op = found
     settings = where.state.settings
-    facts = operation_facts(op, new_tables=new_tables_before(where.file, function, index),
+    facts = pgfacts.operation_facts(op, new_tables=new_tables_before(where.file, function, index),
                             postgres_version=settings.postgres_version)
     if facts is None:
         return None
@@ -110,12 +116,12 @@ def op_hover(where: Cursor) -> tuple[str, Span] | None:
     held = ("until the statement ends (in `autocommit_block()`)" if op.autocommit
             else "until the revision's transaction commits")
     for fact in facts.facts:
-        blocks = BLOCKS.get(fact.lock, "")
+        blocks = pgfacts.BLOCKS.get(fact.lock, "")
         lines.append(f"- `{fact.table}`: **{fact.lock}** {held}: {blocks}; {fact.work}")
         lines.extend(f"  - {note}" for note in fact.notes)
     lines.extend(f"- {note}" for note in facts.notes)
     if facts.access_exclusive:
-        lines.append(f"- {LOCK_QUEUE[0].upper()}{LOCK_QUEUE[1:]}")
+        lines.append(f"- {pgfacts.LOCK_QUEUE[0].upper()}{pgfacts.LOCK_QUEUE[1:]}")
     dialect = settings.dialect or "postgresql"
     if dialect != "postgresql":
         lines.append(f"\n_This environment's database is {dialect}: these are PostgreSQL's "
