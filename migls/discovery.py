@@ -46,24 +46,27 @@ class Environment:
 
     def revision_paths(self) -> list[Path]:
         """The revision files, in Alembic's order (sorted per directory), each once."""
-        seen: set[Path] = set()
+        seen: set[str] = set()
         paths: list[Path] = []
         for location in self.version_locations:
             if not location.is_dir():
                 continue
             for directory, dirnames, filenames in os.walk(location):
                 dirnames.sort()
-                if Path(directory).name.endswith("__pycache__"):
+                if os.path.basename(directory).endswith("__pycache__"):
                     dirnames.clear()
                     continue
+                real_directory = os.path.realpath(directory)
                 for filename in sorted(filenames):
                     if not REVISION_FILE.match(filename):
                         continue
-                    path = Path(directory, filename)
-                    real = path.resolve()
+                    name = os.path.join(directory, filename)
+                    # The directory is resolved once; a file only when it is a link itself.
+                    real = (os.path.realpath(name) if os.path.islink(name)
+                            else os.path.join(real_directory, filename))
                     if real not in seen:
                         seen.add(real)
-                        paths.append(path)
+                        paths.append(Path(name))
                 if not self.recursive:
                     break
         return paths

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import fnmatch
 import gc
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -222,6 +219,10 @@ def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
     rest = texts[own:]
     size = max(1, -(-len(rest) // workers))
     chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
+    import multiprocessing  # loaded only for a large cold read
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
     try:
         with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:

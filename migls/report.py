@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -31,8 +32,19 @@ def _printable(text: str) -> str:
 
 def display_path(path: str) -> str:
     """``path`` relative to the current directory, ``/``-separated."""
+    head, name = os.path.split(path)
+    cwd = os.getcwd()
+    directory = _relative(head or os.curdir, cwd)
+    if not name or set(directory.split("/")) == {".."}:  # "../main" may be "."
+        return _relative(path, cwd)
+    return name if directory == "." else f"{directory}/{name}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _relative(path: str, cwd: str) -> str:
+    # Cached (per directory, in display_path): relpath normalises both paths on every call.
     try:
-        relative = os.path.relpath(path)
+        relative = os.path.relpath(path, cwd)
     except ValueError:  # another drive on Windows
         relative = path
     return Path(relative).as_posix()

@@ -8,7 +8,6 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-from migls.downgrade import append_inverse_fix
 from migls.fixes import Fix
 from migls.model import RevisionFile
 from migls.ops import DYNAMIC, Arg, Operation
@@ -541,6 +540,8 @@ class DowngradeNotInverse(LintRule):
     def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
         if message.startswith("downgrade() creates"):
             return None  # an extra operation in downgrade(): removing it needs a decision
+        from migls.downgrade import append_inverse_fix  # Alembic loads only for a fix
+
         return append_inverse_fix(ctx, file, span)
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[tuple[RevisionFile, Span, str]]:

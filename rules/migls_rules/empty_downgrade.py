@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migls.downgrade import empty_downgrade_fix
 from migls.fixes import Fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
@@ -166,4 +165,6 @@ class EmptyDowngrade(LintRule):
                    "downgrade() does nothing although upgrade() changes the schema")
 
     def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        from migls.downgrade import empty_downgrade_fix  # Alembic loads only for a fix
+
         return empty_downgrade_fix(ctx, file)

@@ -128,6 +128,7 @@ class ImportsApplicationCode(LintRule):
         # Filesystem facts, cached for one lint run (the engine makes a rule per run).
         self._projects: dict[Path, _Project] = {}
         self._names: dict[Path, frozenset[str]] = {}
+        self._directories: dict[Path, Path] = {}
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[Finding]:
         packages = ctx.settings.application_packages
@@ -136,7 +137,7 @@ class ImportsApplicationCode(LintRule):
         if not imports:  # the usual case (alembic, sqlalchemy, typing): no filesystem access
             return
         path = Path(file.path)
-        directory = path.resolve().parent
+        directory = self._real_directory(path)
         # A file that is not on disk (an example, an unsaved buffer) has no project to look
         # at: only `application-packages` and relative imports can be judged.
         project = self._project(directory, ctx) if path.is_file() else None
@@ -156,6 +157,15 @@ class ImportsApplicationCode(LintRule):
                        f"imports {imported.module}, the application's own code: when it "
                        "changes, this revision breaks or does something else than when it was "
                        "written; copy what it needs into the revision (sa.table() for data)")
+
+    def _real_directory(self, path: Path) -> Path:
+        """The resolved directory of ``path`` (each directory resolved once per run)."""
+        if path.is_symlink():
+            return path.resolve().parent
+        real = self._directories.get(path.parent)
+        if real is None:
+            real = self._directories[path.parent] = path.parent.resolve()
+        return real
 
     def _is_own(self, imported: Import, packages: tuple[str, ...], project: _Project | None,
                 migrations: Path) -> bool:

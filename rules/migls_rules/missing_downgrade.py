@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migls.downgrade import missing_downgrade_fix
 from migls.fixes import Fix
 from migls.model import RevisionFile
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
@@ -175,4 +174,6 @@ class MissingDowngrade(LintRule):
                    "no downgrade() function: `alembic downgrade` past this revision fails")
 
     def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        from migls.downgrade import missing_downgrade_fix  # Alembic loads only for a fix
+
         return missing_downgrade_fix(ctx, file)

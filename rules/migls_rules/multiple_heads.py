@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from migls.fixes import Fix
 from migls.graph import analyse_branches
 from migls.model import RevisionFile
-from migls.revisions import head_moves, rebase_edits
 from migls.rule import Context, Invalid, LintRule, Severity, Valid
 from migls.span import Span
 
@@ -128,6 +127,8 @@ class MultipleHeads(LintRule):
     FIX_SAFETY = "unsafe"
 
     def fix(self, ctx: Context, file: RevisionFile, span: Span, message: str) -> Fix | None:
+        from migls.revisions import head_moves, rebase_edits  # only for a fix
+
         head = file.revision_id
         move = next((m for m in head_moves(ctx.graph) if m.head == head), None)
         if move is None or move.revision != head:
