@@ -7,10 +7,7 @@ revision graph and hovers, over LSP (stdio, or TCP for debugging).
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import sys
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -40,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the server until the client exits."""
+    import asyncio  # here, not above: `migls lint` builds this command's parser too
+    import logging
+
     logging.basicConfig(
         filename=args.log_file, level=logging.DEBUG if args.log_file else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -61,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
 async def _serve_tcp(server: MiglsServer, host: str, port: int) -> None:
     """Serve one client over TCP, then exit; the port (``0``: any free one) is printed on
     stderr once the server listens, so that a debugger or a test can connect."""
+    import asyncio
+    import logging
+    import threading
+
     from pygls.io_ import run_async
 
     stop = threading.Event()
