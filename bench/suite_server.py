@@ -51,17 +51,27 @@ def run(ctx: Context) -> list[Row]:
     edits = 20 if ctx.quick else 100
     root, target = copy_history("superset", ctx.scratch)
     command, home = installed_server(ctx)
-    starts = [asyncio.run(cold_start(command, root, target, cwd=home))
+    # First start on the history (an empty parse cache), then starts whose cache an earlier
+    # session (or `migls lint`) filled.
+    starts = [asyncio.run(cold_start(command, root, target, cwd=home, env=ctx.fresh_cache()))
               for _ in range(ctx.repeat)]
+    warm_cache = ctx.fresh_cache()
+    asyncio.run(cold_start(command, root, target, cwd=home, env=warm_cache))
+    warm = [asyncio.run(cold_start(command, root, target, cwd=home, env=warm_cache))
+            for _ in range(ctx.repeat)]
     first = median([s.diagnostics for s in starts])
-    result = asyncio.run(measure(root, target, edits, command))
+    again = median([s.diagnostics for s in warm])
+    result = asyncio.run(measure(root, target, edits, command, ctx.fresh_cache()))
     latencies = [ms / 1000 for ms in result.every]
     p95 = percentile(latencies, 0.95)
     return [
         Row("server cold start: spawn -> first diagnostics of an opened superset file "
-            "(wheel install, .pyc present)", seconds(first), target="< 1 s", met=first < 1.0),
+            "(wheel install, .pyc present; empty parse cache)", seconds(first),
+            target="< 1 s", met=first < 1.0),
+        Row("server cold start, parse cache filled by an earlier session or `migls lint`",
+            seconds(again), target="< 1 s", met=again < 1.0),
         Row("server start: spawn -> `initialize` answered (same install)",
-            seconds(median([s.initialized for s in starts]))),
+            seconds(median([s.initialized for s in starts + warm]))),
         Row(f"server `didChange` -> `publishDiagnostics`, superset ({edits} edits), "
             "median / p95", f"{milliseconds(median(latencies))} / {milliseconds(p95)}",
             target="p95 < 50 ms", met=p95 < 0.05),

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import sys
@@ -84,12 +85,13 @@ class ColdStart:
 
 
 async def _start(command: Sequence[str], root: Path, target: Path, cwd: Path | None,
-                 ) -> tuple[Session, str, ColdStart]:
+                 env: dict[str, str] | None = None) -> tuple[Session, str, ColdStart]:
     """Spawn the server, initialize it on ``root`` as VS Code, open ``target`` and wait
     for its first diagnostics."""
     client = make_client()
     started = time.perf_counter()
-    await client.start_io(*command, cwd=str(cwd) if cwd else None)
+    await client.start_io(*command, cwd=str(cwd) if cwd else None,
+                          env={**os.environ, **(env or {})})
     session = await Session.start(client, "visual-studio-code", root)
     initialized = time.perf_counter() - started
     uri = session.open(target.as_uri())
@@ -103,20 +105,22 @@ async def _stop(session: Session) -> None:
 
 
 async def cold_start(command: Sequence[str], root: Path, target: Path,
-                     cwd: Path | None = None) -> ColdStart:
+                     cwd: Path | None = None, env: dict[str, str] | None = None) -> ColdStart:
     """From spawning ``command`` to the first ``publishDiagnostics`` of ``target`` (opened
     right after ``initialize``); ``cwd``: where the server runs (not the repository, whose
-    ``migls`` would shadow an installed one under ``python -m``)."""
-    session, _, timings = await _start(command, root, target, cwd)
+    ``migls`` would shadow an installed one under ``python -m``); ``env``: variables to
+    set (``MIGLS_CACHE_DIR``: an empty cache makes it the first start on this history)."""
+    session, _, timings = await _start(command, root, target, cwd, env)
     await _stop(session)
     return timings
 
 
 async def measure(root: Path, target: Path, edits: int,
-                  command: Sequence[str] = SERVER_COMMAND) -> Latency:
+                  command: Sequence[str] = SERVER_COMMAND,
+                  env: dict[str, str] | None = None) -> Latency:
     """Open ``target``, wait for the whole history's diagnostics, then time ``edits``
     edits of it (alternately a comment and the parent id, broken and repaired)."""
-    session, uri, opened = await _start(command, root, target, None)
+    session, uri, opened = await _start(command, root, target, None, env)
     client = session.client
     while len(client.latest) < WHOLE_HISTORY_FILES:  # type: ignore[attr-defined]
         await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
@@ -167,13 +171,16 @@ def main() -> None:
     try:
         root, target = copy_history("superset", scratch)
         command = SERVER_COMMAND + (["--log-file", args.log] if args.log else [])
-        cold = asyncio.run(cold_start(command, root, target))
-        result = asyncio.run(measure(root, target, args.edits, command))
+        cache = {"MIGLS_CACHE_DIR": tempfile.mkdtemp(prefix="cache-", dir=scratch)}
+        cold = asyncio.run(cold_start(command, root, target, env=cache))
+        warm = asyncio.run(cold_start(command, root, target, env=cache))
+        result = asyncio.run(measure(root, target, args.edits, command, cache))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(f"superset: {result.revisions} revision files; opened {result.opened}")
-    print(f"cold start: initialize answered after {cold.initialized:.2f} s, first "
-          f"diagnostics of the opened file after {cold.diagnostics:.2f} s")
+    for name, start in (("empty", cold), ("warm", warm)):
+        print(f"cold start, {name} cache: initialize answered after {start.initialized:.2f} s,"
+              f" first diagnostics of the opened file after {start.diagnostics:.2f} s")
     for name, values in (("all edits", result.every), *result.edits.items()):
         print(f"{name:>14}: n={len(values):3d}  median {statistics.median(values):6.1f} ms  "
               f"p95 {p95(values):6.1f} ms  max {max(values):6.1f} ms")
