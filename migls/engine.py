@@ -98,11 +98,8 @@ def read_paths(paths: list[Path], jobs: int | None = None, *,
                 continue
             digest = cache_module.content_hash(data) if store is not None else ""
             key = _file_key(digest, path.name) if store is not None else ""
-            if store is not None and store.has("files", key):
-                files.append(RevisionFile.lazy(str(path), source, digest,
-                                               _cached_model(store, key, str(path), source)))
-            else:
-                files.append(batch.add(str(path), source, digest, key))
+            # Not looked up in the cache yet: a run whose results are cached never needs to.
+            files.append(batch.add(str(path), source, digest, key))
     return files
 
 
@@ -124,6 +121,8 @@ class _Batch:
         self.keys: list[str] = []
         self.heads = False
         self.whole = False
+        #: The files the cache did not hold (``None``: not looked up yet).
+        self.unread: list[int] | None = None
 
     def add(self, path: str, source: SourceText, digest: str, key: str) -> RevisionFile:
         file = RevisionFile.lazy(path, source, digest, _Loader(self, len(self.files)))
@@ -139,15 +138,19 @@ class _Batch:
         return self.files[index]
 
     def read(self, bodies: bool) -> None:
-        """Parse what is not read yet (in worker processes when there are many)."""
+        """Load what the cache holds, parse the rest (in worker processes when there are
+        many)."""
         if self.whole or (self.heads and not bodies):
             return
-        texts = [(file.path, file.source) for file in self.files]
-        fields = _MODEL_FIELDS if bodies else _HEAD_FIELDS
-        encode = bodies and self.store is not None
         with _no_gc():
+            if self.unread is None:
+                self.unread = [i for i in range(len(self.files)) if not self._load_cached(i)]
+            fields = _MODEL_FIELDS if bodies else _HEAD_FIELDS
+            encode = bodies and self.store is not None
+            texts = [(self.files[i].path, self.files[i].source) for i in self.unread]
             parsed = _parse_all(texts, self.jobs, encode, bodies)  # type: ignore[arg-type]
-            for file, key, (values, entry) in zip(self.files, self.keys, parsed):
+            for index, (values, entry) in zip(self.unread, parsed):
+                file = self.files[index]
                 for name, value in zip(fields, values):
                     if name in _BODY_FIELDS or not self.heads:
                         object.__setattr__(file, name, value)
@@ -155,9 +158,23 @@ class _Batch:
                 if bodies:
                     object.__setattr__(file, "_loader", None)
                     if self.store is not None:
-                        self.store.write("files", key, entry)
+                        self.store.write("files", self.keys[index], entry)
         self.heads = True
         self.whole = bodies
+
+    def _load_cached(self, index: int) -> bool:
+        """Give file ``index`` its model from the cache, if the cache holds it."""
+        if self.store is None or not self.store.has("files", self.keys[index]):
+            return False
+        values = self.store.load("files", self.keys[index])
+        if not (isinstance(values, tuple) and len(values) == len(_MODEL_FIELDS)):
+            return False  # unreadable since it was seen: parsed again (and the entry healed)
+        file = self.files[index]
+        for name, value in zip(_MODEL_FIELDS, values):
+            object.__setattr__(file, name, value)
+        object.__setattr__(file, "module", None)
+        object.__setattr__(file, "_loader", None)
+        return True
 
 
 def _read_heads(files: list[RevisionFile]) -> None:
@@ -280,26 +297,9 @@ _MODEL_FIELDS = ("syntax_error", "metadata", "docstring_id", "docstring_revises"
                  "upgrade", "downgrade", "statements", "imports")
 
 
-def _model_values(file: RevisionFile) -> tuple[object, ...]:
-    return tuple(getattr(file, name) for name in _MODEL_FIELDS)
-
-
 def _file_key(digest: str, name: str) -> str:
     # The name matters: without a `revision = ...`, Alembic takes the id from it.
     return cache_module.key("file", digest, name, cache_module.code_fingerprint())
-
-
-def _cached_model(store: Cache, key: str, path: str,
-                  source: SourceText) -> Callable[[], RevisionFile]:
-    def load() -> RevisionFile:
-        values = store.load("files", key)
-        if isinstance(values, tuple) and len(values) == len(_MODEL_FIELDS):
-            return RevisionFile(path, source, None, **dict(zip(_MODEL_FIELDS, values)))
-        # Gone or unreadable since it was seen: parse again (and heal the entry).
-        file = read_revision(path, source).without_syntax_tree()
-        store.store("files", key, _model_values(file))
-        return file
-    return load
 
 
 class LintResult:
