@@ -228,7 +228,7 @@ def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
         return _parse_texts(texts, encode, bodies)
     # Balance: this process parses x files and loads the others' (N - x) models; each of
     # the (jobs - 1) workers parses (N - x) / (jobs - 1) files.
-    parse, load = 1.0, 0.3
+    parse, load = 1.0, (0.3 if bodies else 0.1)  # the revision facts alone are small
     workers = jobs - 1
     own = int(len(texts) * (parse - load * workers) / (parse * workers + parse - load * workers)
               if parse > load * workers else 0)
