@@ -65,6 +65,14 @@ def _op_sites(ctx: Context, file: RevisionFile) -> Iterator[OpSite]:
                     created.add(new)
 
 
+def unnamed_table(op: Operation, parameter: str) -> str:
+    """How a message names a table whose name is not a literal: by the code that gives it."""
+    arg = op.arg(parameter)
+    if arg is not None and arg.code:
+        return f"the table named by `{arg.code}`"
+    return "a table whose name is not a literal"
+
+
 def is_postgresql(ctx: Context) -> bool:
     """MG3 applies to PostgreSQL: ``dialect`` in ``[tool.migls]``, else the Alembic config's
     ``sqlalchemy.url``, else PostgreSQL."""

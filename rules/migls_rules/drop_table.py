@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from migls.model import RevisionFile
 from migls.rule import Context, Finding, Invalid, LintRule, Severity, Valid
-from migls.rulekit import op_sites
+from migls.rulekit import op_sites, unnamed_table
 
 
 class DropTable(LintRule):
@@ -63,6 +63,12 @@ class DropTable(LintRule):
             def upgrade():
                 op.drop_table(table_name="audit", schema="archive")
         ''', range=(2, 19, 2, 37), message="archive.audit"),
+        Invalid('''
+            table_name = "audit"
+
+            def upgrade():
+                op.drop_table(table_name)
+        ''', range=(4, 19, 4, 29), message="drops the table named by `table_name`, which"),
     ]
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[Finding]:
@@ -71,10 +77,12 @@ class DropTable(LintRule):
             if op.name != "drop_table" or op.table in site.new_tables:
                 continue
             schema = op.literal("schema")
-            name = op.table or "a table"
-            where = f"{schema}.{name}" if isinstance(schema, str) and op.table else name
+            if op.table is None:
+                what = unnamed_table(op, "table_name")
+            else:
+                what = "table " + (f"{schema}.{op.table}" if isinstance(schema, str) else op.table)
             arg = op.arg("table_name")
             yield (file, arg.span if arg is not None else op.span,
-                   f"drops table {where}, which the previous release still queries while it "
+                   f"drops {what}, which the previous release still queries while it "
                    "runs during the deploy, so its queries fail; drop it in a later release, "
                    "after the code stops using it")

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from migls.model import RevisionFile
 from migls.rule import Context, Finding, Invalid, LintRule, Severity, Valid
-from migls.rulekit import op_sites
+from migls.rulekit import op_sites, unnamed_table
 
 #: ``CREATE [OR REPLACE] VIEW name``: the compatibility view that keeps the old name working.
 _CREATE_VIEW = re.compile(
@@ -83,6 +83,11 @@ class RenameTable(LintRule):
                 op.rename_table("users", "accounts")
                 op.execute("CREATE VIEW users_v AS SELECT * FROM accounts")
         ''', range=(2, 30, 2, 40), message="users"),
+        Invalid('''
+            def upgrade():
+                op.rename_table(OLD_NAME, "accounts")
+        ''', range=(2, 31, 2, 41),
+            message="renames the table named by `OLD_NAME` to accounts: the previous release"),
     ]
 
     def check_file(self, ctx: Context, file: RevisionFile) -> Iterator[Finding]:
@@ -96,12 +101,18 @@ class RenameTable(LintRule):
                     for later in sites[index + 1:]):
                 continue
             new = op.literal("new_table_name")
-            old = op.table or "a table"
+            renamed = f" to {new}" if isinstance(new, str) else ""
             arg = op.arg("new_table_name")
-            yield (file, arg.span if arg is not None else op.span,
-                   f"renames table {old}" + (f" to {new}" if isinstance(new, str) else "")
-                   + f": the previous release, still running during the deploy, queries {old} "
-                   f"and fails; keep a view named {old} until the code stops using it")
+            if op.table is None:
+                message = (f"renames {unnamed_table(op, 'old_table_name')}{renamed}: the "
+                           "previous release, still running during the deploy, queries it by "
+                           "its old name and fails; keep a view with the old name until the "
+                           "code stops using it")
+            else:
+                message = (f"renames table {op.table}{renamed}: the previous release, still "
+                           f"running during the deploy, queries {op.table} and fails; keep a "
+                           f"view named {op.table} until the code stops using it")
+            yield (file, arg.span if arg is not None else op.span, message)
 
 
 def _creates_view(sql: str | None, name: str) -> bool:
