@@ -218,6 +218,13 @@ class Cache:
             for log, parts in records.items():
                 if self._writable:
                     self._append(log, b"".join(parts))
+            with self._lock:
+                # Parsed files are read back at most once a run, and rarely: once written,
+                # they need not stay in memory too (a large history's would double it).
+                for kind, key, data in work:
+                    name = f"{kind}/{key}"
+                    if kind in LOGGED and self._writable and self._mine.get(name) is data:
+                        del self._mine[name]
             kinds = {kind for kind, _, _ in work if kind not in LOGGED}
             for kind in kinds - self._pruned:
                 self._pruned.add(kind)
