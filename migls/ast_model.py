@@ -47,8 +47,9 @@ def read_fast(path: str, source: SourceText, bodies: bool = True) -> RevisionFil
     """The model of one file, or ``None`` when LibCST must read it (a syntax error, whose
     report and metadata recovery are LibCST's; or a layout this reader declines).
 
-    ``bodies=False`` leaves ``upgrade``/``downgrade`` unread (``None``): their operations are
-    two thirds of the reading, and the revision graph does not need them.
+    ``bodies=False`` leaves ``upgrade``/``downgrade`` unread (``None``), and the statements
+    and imports of function and class bodies uncollected: their operations are two thirds of
+    the reading, and the revision graph does not need them.
     """
     text = source.text
     if "\r" in text or "\x0c" in text or _deeply_nested(text):
@@ -342,6 +343,7 @@ _COMPOUND = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.With, ast.
 _CONTAINERS = (*_COMPOUND, ast.Match, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 _TRY = (ast.Try, *((ast.TryStar,) if hasattr(ast, "TryStar") else ()))
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_DEFINITIONS = (*_FUNCTIONS, ast.ClassDef)
 _DEF = re.compile(r"(?:async[ \t]+)?def[ \t]+")
 _FROM = re.compile(r"from[ \t]+((?:\.[ \t]*)*)(?!import\b)([^\W\d][\w]*(?:[ \t]*\.[ \t]*[^\W\d]\w*)*)?")
 _DIALECTS = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql",
@@ -364,9 +366,14 @@ class _Reader:
         self._args: dict[int, list[_Arg]] = {}
         #: id(call) -> the indentation of the block its statement is in.
         self._indents: dict[int, str] = {}
+        #: Whether statements and imports are collected in function and class bodies too.
+        self.whole = True
 
     def read(self, bodies: bool = True) -> RevisionFile:
         body = self.tree.body
+        # Without bodies, the statements and imports inside functions and classes are not
+        # collected (the engine then leaves both fields to the whole read).
+        self.whole = bodies
         self._collect(body, False)
         self.result.statements.sort()
         self._read_docstring(body)
@@ -406,7 +413,8 @@ class _Reader:
                     wanted and not suite and index in (0, last))
                 if recorded:
                     self.result.statements.append((statement.lineno, statement.lineno))
-                self._collect_inner(statement, type_checking, recorded)
+                if self.whole or not isinstance(statement, _DEFINITIONS):
+                    self._collect_inner(statement, type_checking, recorded)
                 continue
             if not suite:
                 before = self.text.preceding(self.text.start(statement))

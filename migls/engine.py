@@ -105,10 +105,10 @@ def read_paths(paths: list[Path], jobs: int | None = None, *,
 
 #: Rule families that read only the revision facts (MG0: the file, MG1: the graph).
 _HEAD_FAMILIES = ("MG0", "MG1")
-#: The fields of the revision facts, and of the functions (the larger part to read).
-_HEAD_FIELDS = ("syntax_error", "metadata", "docstring_id", "docstring_revises", "message",
-                "statements", "imports")
-_BODY_FIELDS = ("upgrade", "downgrade")
+#: The fields of the revision facts, and those read with the functions (the larger part:
+#: statement lines and imports are in function bodies too).
+_HEAD_FIELDS = ("syntax_error", "metadata", "docstring_id", "docstring_revises", "message")
+_BODY_FIELDS = ("upgrade", "downgrade", "statements", "imports")
 
 
 class _Batch:

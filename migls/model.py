@@ -243,7 +243,8 @@ def read_revision(path: str, source: SourceText, reader: str | None = None,
 
     ``reader`` is ``"fast"`` (``ast``, falling back to LibCST where it cannot give the same
     model) or ``"libcst"``; ``None`` takes ``$MIGLS_READER`` (default ``"fast"``).
-    ``bodies=False`` may leave ``upgrade``/``downgrade`` unread (``None``) to save time.
+    ``bodies=False`` may leave ``upgrade``/``downgrade`` unread (``None``) and the
+    ``statements``/``imports`` inside functions and classes uncollected, to save time.
     """
     if (reader or os.environ.get(READER_VARIABLE) or "fast") != "libcst":
         from migls.ast_model import read_fast

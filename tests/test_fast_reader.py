@@ -15,7 +15,7 @@ import pytest
 from corpus import CORPUS_NAMES, corpus_dirs, environment
 
 from migls.ast_model import read_fast
-from migls.engine import lint_files, read_file
+from migls.engine import PARALLEL_THRESHOLD, _read_heads, lint_files, read_file, read_paths
 from migls.model import READER_VARIABLE, RevisionFile, read_revision, read_revision_libcst
 from migls.registry import all_rules
 from migls.source import decode
@@ -432,3 +432,38 @@ def test_type_codes_read_alike(corpus_dirs: dict[str, Path]) -> None:
     assert len(codes) > 100
     for code in sorted(codes):
         assert read_type_code(code, "with_variant") == with_libcst(code), code
+
+
+def _read_in_two_steps(paths: list[Path]) -> list[RevisionFile]:
+    """The engine's graph-only path: the revision facts of every file first (with a batch
+    size that takes the worker processes too), then, on first use of another field, all."""
+    files = read_paths(paths, jobs=2, cache=None)
+    _read_heads(files)
+    assert all(file.metadata is not None for file in files)
+    for file in files:
+        file.statements  # noqa: B018 - the first use of a body field reads the batch whole
+    return files
+
+
+def test_layouts_read_in_two_steps_as_at_once(tmp_path: Path) -> None:
+    paths = []
+    for name, text in sorted(LAYOUTS.items()):
+        path = tmp_path / ("abc123_x.py" if name == "legacy_name" else f"{name}.py")
+        path.write_text(text.lstrip("\n"))
+        paths.append(path)
+    once = [read_file(str(p), p.read_bytes()) for p in paths]
+    assert [f.without_syntax_tree() for f in _read_in_two_steps(paths)] \
+        == [f.without_syntax_tree() for f in once]
+
+
+@pytest.mark.corpus
+def test_corpus_read_in_two_steps_as_at_once(corpus_dirs: dict[str, Path]) -> None:
+    # Function-level imports and statement lines are left out of the first step: the second
+    # must still give them, as a single read does.
+    paths = [p for name in CORPUS_NAMES for p in environment(corpus_dirs[name]).revision_paths()]
+    assert len(paths) > PARALLEL_THRESHOLD
+    twice = _read_in_two_steps(paths)
+    for file, path in zip(twice, paths):
+        once = read_file(str(path), path.read_bytes())
+        assert (file.statements, file.imports, file.metadata, file.upgrade, file.downgrade) \
+            == (once.statements, once.imports, once.metadata, once.upgrade, once.downgrade), path
