@@ -166,11 +166,9 @@ export class ServerController implements vscode.Disposable {
         this.client = undefined;
         this.setState("failed");
       }
-      const choice = await vscode.window.showErrorMessage(
-        `migls: the language server did not start (${command.argv.join(" ")} server). See the output for details.`,
-        "Show Output",
-      );
-      if (choice) this.output.show(true);
+      // Not awaited: the notification stays until dismissed, and activation (which every
+      // command of the extension waits for, the CLI fallbacks included) must not wait for it.
+      void this.notifyStartFailed(command);
       return;
     }
     this.serverVersion = client.initializeResult?.serverInfo?.version;
@@ -180,6 +178,14 @@ export class ServerController implements vscode.Disposable {
       );
     }
     this.setState("running");
+  }
+
+  private async notifyStartFailed(command: MiglsCommand): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(
+      `migls: the language server did not start (${command.argv.join(" ")} server). See the output for details.`,
+      "Show Output",
+    );
+    if (choice) this.output.show(true);
   }
 
   private async notifyNotFound(python: string | undefined): Promise<void> {
