@@ -30,15 +30,29 @@ def test_findings_of_a_file_opened_in_a_fresh_window(open_vscode: OpenVSCode) ->
     page.locator(".quick-input-list .monaco-list-row", has_text=COMMENTS).first.wait_for()
     page.keyboard.press("Enter")
     opened = time.perf_counter()
-    page.locator(".monaco-editor .squiggly-error").first.wait_for(timeout=60_000)
-    squiggle = time.perf_counter()
+    # Poll (through the page) for the steps in between: the extension active (its status
+    # item appears), the server initialized (the item's icon: a database, or the warning of
+    # two heads, instead of the spinner), the squiggle.
+    marks: dict[str, float] = {}
+    squiggle = page.locator(".monaco-editor .squiggly-error").first
+    running = status.locator(".codicon-database, .codicon-warning")
+    while "squiggle" not in marks:
+        now = time.perf_counter()
+        assert now - opened < 60, f"no squiggle 60 s after opening the file ({marks})"
+        if status.count():
+            marks.setdefault("extension_active", now)
+            if running.count():
+                marks.setdefault("server_running", now)
+        if squiggle.count():
+            marks["squiggle"] = now
+        page.wait_for_timeout(20)
     rows = bench.problems()
     rows.filter(has_text="MG103").first.wait_for()
 
     timings = {
         "window_to_workbench_s": round(ready - started, 2),
-        "open_to_squiggle_s": round(squiggle - opened, 2),
-        "window_to_squiggle_s": round(squiggle - started, 2),
+        **{f"open_to_{name}_s": round(at - opened, 2) for name, at in marks.items()},
+        "window_to_squiggle_s": round(marks["squiggle"] - started, 2),
         "migls_status_when_opened": " ".join(state.split()),
         "server": f"{migls_executable()} server (this checkout's install)",
     }
