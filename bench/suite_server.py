@@ -13,38 +13,20 @@ migls from source at every start, which no user pays).
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
-import venv
 from pathlib import Path
 
 from bench.measure import Context, Row, median, milliseconds, percentile, seconds
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "lsp"))
 
-from bench_latency import cold_start, copy_history, measure  # noqa: E402
+from bench_latency import cold_start, copy_history, install_wheel, measure
 
 
 def installed_server(ctx: Context) -> tuple[list[str], Path]:
-    """``migls server`` from a wheel of this tree in a scratch venv (its dependencies are
-    this interpreter's, through ``--system-site-packages``), and where to run it."""
-    wheels = ctx.scratch / "wheel"
-    quiet = {"stdout": subprocess.DEVNULL, "check": True}
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--wheel-dir", str(wheels), str(ctx.root)], **quiet)
-    (wheel,) = wheels.glob("migls-*.whl")
-    home = ctx.scratch / "venv"
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(home)
-    python = home / "bin" / "python"
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                    "--no-deps", "--no-index", str(wheel)], **quiet)
-    # The venv's own site-packages comes first: check that its migls is the one imported.
-    where = subprocess.run([str(python), "-c", "import migls; print(migls.__file__)"],
-                           capture_output=True, text=True, check=True, cwd=home).stdout.strip()
-    if not where.startswith(str(home)) or not any(
-            Path(where).parent.glob("__pycache__/*.pyc")):
-        raise RuntimeError(f"bench: the scratch install's migls is not used ({where})")
-    return [str(home / "bin" / "migls"), "server"], home
+    """``migls server`` from a wheel of this tree in a scratch venv, and where to run it."""
+    script = install_wheel(ctx.root, ctx.scratch)
+    return [str(script), "server"], script.parent.parent
 
 
 def run(ctx: Context) -> list[Row]:

@@ -17,9 +17,11 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import venv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +67,30 @@ def p95(values: Sequence[float]) -> float:
     """The nearest-rank 95th percentile."""
     ordered = sorted(values)
     return ordered[max(0, round(0.95 * len(ordered)) - 1)]
+
+
+def install_wheel(repository: Path, scratch: Path) -> Path:
+    """A wheel of ``repository`` installed into a new venv in ``scratch``, its dependencies
+    this interpreter's (``--system-site-packages``): migls with the ``.pyc`` files pip writes,
+    as a user's install has them. Returns the venv's ``migls`` script."""
+    wheels = scratch / "wheel"
+    # Built as `pip install` builds (an isolated build environment with the build backend).
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
+                    "--wheel-dir", str(wheels), str(repository)],
+                   stdout=subprocess.DEVNULL, check=True)
+    (wheel,) = wheels.glob("migls-*.whl")
+    home = scratch / "venv"
+    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(home)
+    python = home / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+                    "--no-deps", "--no-index", str(wheel)], stdout=subprocess.DEVNULL, check=True)
+    # The venv's own site-packages comes first: check that its migls is the one imported.
+    where = subprocess.run([str(python), "-c", "import migls; print(migls.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=home).stdout.strip()
+    if not where.startswith(str(home)) or not any(
+            Path(where).parent.glob("__pycache__/*.pyc")):
+        raise RuntimeError(f"the scratch install's migls is not the one imported ({where})")
+    return home / "bin" / "migls"
 
 
 def copy_history(name: str, scratch: Path) -> tuple[Path, Path]:

@@ -8,26 +8,31 @@ import json
 import time
 from pathlib import Path
 
+from lsp.bench_latency import install_wheel
+
 from vscode.conftest import ARTIFACTS, OpenVSCode
-from vscode.harness import VERSIONS, migls_executable, wait_until
-from vscode.test_vscode import COMMENTS, TAGS, revision_files, wait_status, with_migls
+from vscode.harness import REPO, VERSIONS, migls_executable, wait_until
+from vscode.test_vscode import COMMENTS, TAGS, revision_files, wait_status
 
 
-def test_findings_of_a_file_opened_in_a_fresh_window(open_vscode: OpenVSCode) -> None:
+def test_findings_of_a_file_opened_in_a_fresh_window(open_vscode: OpenVSCode,
+                                                     tmp_path: Path) -> None:
     """The issue's promise, "findings within a second of opening": a fresh profile and window,
     the file opened as soon as the workbench shows the project, the time until its squiggle.
     Printed and kept in ``$MIGLS_E2E_ARTIFACTS/startup-timings.jsonl``; no timing is asserted
-    (a loaded CI machine must not fail it)."""
+    (a loaded CI machine must not fail it). The server is a wheel of this tree installed as
+    a user's (with ``.pyc`` files), not the editable checkout."""
+    script = install_wheel(REPO, tmp_path / "install")
     started = time.perf_counter()
-    bench = open_vscode(with_migls())
+    bench = open_vscode({"migls.path": [str(script)]})
     ready = time.perf_counter()
     page = bench.page
     status = bench.status_item()
-    state = status.inner_text() if status.count() else "(no migls status item yet)"
     page.keyboard.press("Control+P")
     page.wait_for_selector(".quick-input-widget .quick-input-box input")
     page.keyboard.type(COMMENTS)
-    page.locator(".quick-input-list .monaco-list-row", has_text=COMMENTS).first.wait_for()
+    page.locator(".quick-input-list .monaco-list-row.focused", has_text=COMMENTS).wait_for()
+    state = status.inner_text() if status.count() else "(not active yet)"
     page.keyboard.press("Enter")
     opened = time.perf_counter()
     # Poll (through the page) for the steps in between: the extension active (its status
@@ -49,12 +54,27 @@ def test_findings_of_a_file_opened_in_a_fresh_window(open_vscode: OpenVSCode) ->
     rows = bench.problems()
     rows.filter(has_text="MG103").first.wait_for()
 
+    # A second file, the server running: its findings (MG103 too) come without a start.
+    page.keyboard.press("Control+P")
+    page.wait_for_selector(".quick-input-widget .quick-input-box input")
+    page.keyboard.type(TAGS)
+    # The focused row: until the list is filtered, the first row is the recent file.
+    page.locator(".quick-input-list .monaco-list-row.focused", has_text=TAGS).wait_for()
+    page.keyboard.press("Enter")
+    second = time.perf_counter()
+    page.locator(".tabs-container .tab.active", has_text=TAGS).wait_for()
+    page.locator(".editor-group-container.active .monaco-editor .squiggly-error").first \
+        .wait_for(timeout=60_000)
+    marks["second_file_squiggle"] = time.perf_counter()
+
     timings = {
         "window_to_workbench_s": round(ready - started, 2),
-        **{f"open_to_{name}_s": round(at - opened, 2) for name, at in marks.items()},
+        **{f"open_to_{name}_s": round(at - opened, 2) for name, at in marks.items()
+           if name != "second_file_squiggle"},
+        "open_second_file_to_squiggle_s": round(marks["second_file_squiggle"] - second, 2),
         "window_to_squiggle_s": round(marks["squiggle"] - started, 2),
-        "migls_status_when_opened": " ".join(state.split()),
-        "server": f"{migls_executable()} server (this checkout's install)",
+        "extension_when_opened": " ".join(state.split()),
+        "server": f"{script} server (a wheel of this tree)",
     }
     print(f"\nVS Code startup: {json.dumps(timings)}")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
