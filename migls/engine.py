@@ -221,17 +221,18 @@ _Parsed = tuple[tuple[object, ...], bytes]
 def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
                encode: bool, bodies: bool = True) -> list[_Parsed]:
     """Parse texts, on every core when there are many: worker processes take a share each,
-    this process the share it can parse while it decodes what they send back (sending a
-    model costs about a third of building it)."""
+    this process the share it can parse while it decodes what they send back."""
     jobs = jobs or _default_jobs()
     if jobs <= 1 or len(texts) < PARALLEL_THRESHOLD:
         return _parse_texts(texts, encode, bodies)
-    # Balance: this process parses x files and loads the others' (N - x) models; each of
-    # the (jobs - 1) workers parses (N - x) / (jobs - 1) files.
-    parse, load = 1.0, (0.3 if bodies else 0.1)  # the revision facts alone are small
+    # Balance: this process parses x files and loads the others' N - x models, while each
+    # of the w workers parses and sends (N - x) / w: x p + (N - x) l = (N - x) (p + s) / w.
+    # Measured per file, relative to parsing it: sending (pickling) 0.1, loading 0.12; the
+    # revision facts alone are smaller to send.
+    parse, send, load = (1.0, 0.1, 0.12) if bodies else (1.0, 0.05, 0.05)
     workers = jobs - 1
-    own = int(len(texts) * (parse - load * workers) / (parse * workers + parse - load * workers)
-              if parse > load * workers else 0)
+    share = (parse + send) / workers
+    own = int(len(texts) * max(0.0, share - load) / (parse - load + share))
     own = max(0, min(len(texts), own))
     rest = texts[own:]
     size = max(1, -(-len(rest) // workers))
