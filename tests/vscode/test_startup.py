@@ -106,6 +106,16 @@ def test_new_revision_falls_back_on_the_cli(open_vscode: OpenVSCode, workspace: 
     script = migls_without_server(tmp_path)
     bench = open_vscode({"migls.path": [str(script)]})
     wait_status(bench, r"migls: failed to start")
+    # Said once, by the extension, with the command that failed: no restart loop (the
+    # language client's "crashed 5 times" and a notification per attempt).
+    bench.run_command("Notifications: Show Notifications")
+    items = bench.page.locator(".notifications-center .notification-list-item")
+    said = items.filter(has_text="the language server did not start")
+    said.wait_for()
+    assert f"({script} server)" in " ".join(said.inner_text().split())
+    assert items.filter(has_text="crashed").count() == 0
+    assert items.filter(has_text="EPIPE").count() == 0
+    bench.run_command("Notifications: Hide Notifications")
     before = revision_files(workspace)
 
     bench.run_command("migls: New Revision")

@@ -1,6 +1,9 @@
 import * as vscode from "vscode";
 import {
+  CloseAction,
   DidChangeConfigurationNotification,
+  ErrorAction,
+  ErrorHandler,
   ExecuteCommandRequest,
   LanguageClient,
   LanguageClientOptions,
@@ -113,7 +116,19 @@ export class ServerController implements vscode.Disposable {
     // Assigned below; the middleware runs only once the client exists.
     // eslint-disable-next-line prefer-const
     let client: LanguageClient;
+    // Until the server has answered `initialize`, a failure is reported once, by this
+    // extension (notifyStartFailed): no restart per failed attempt, no notification each.
+    let initialized = false;
+    let defaults: ErrorHandler | undefined;
+    const afterStart = (): ErrorHandler => (defaults ??= client.createDefaultErrorHandler());
+    const errorHandler: ErrorHandler = {
+      error: (error, message, count) =>
+        initialized ? afterStart().error(error, message, count) : { action: ErrorAction.Shutdown, handled: true },
+      closed: () => (initialized ? afterStart().closed() : { action: CloseAction.DoNotRestart, handled: true }),
+    };
     const clientOptions: LanguageClientOptions = {
+      errorHandler,
+      initializationFailedHandler: () => false,
       documentSelector: [
         { scheme: "file", language: "python" },
         { scheme: "untitled", language: "python" },
@@ -171,6 +186,7 @@ export class ServerController implements vscode.Disposable {
       void this.notifyStartFailed(command);
       return;
     }
+    initialized = true;
     this.serverVersion = client.initializeResult?.serverInfo?.version;
     if (this.serverVersion && majorMinor(this.serverVersion) !== majorMinor(this.extensionVersion)) {
       this.output.appendLine(
