@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="migls-bench-"))
     ctx = Context(repeat=max(1, args.repeat), quick=args.quick, scratch=scratch, root=ROOT,
                   corpus=ensure_corpus())
+    _wait_for_a_quiet_machine()
     load_before = os.getloadavg()
     started = time.perf_counter()
     rows: list[Row] = []
@@ -69,6 +70,16 @@ def main(argv: list[str] | None = None) -> int:
           f"runs, {time.perf_counter() - started:.0f} s in all; load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.")
     return 0
+
+
+def _wait_for_a_quiet_machine(below: float = 1.0, patience: float = 180.0) -> None:
+    """Wait (a while) for the load of earlier work to fade: timings on a busy machine say
+    little, and migls starts worker processes only on idle cores (the one-minute load)."""
+    deadline = time.monotonic() + patience
+    while os.getloadavg()[0] >= below and time.monotonic() < deadline:
+        print(f"bench: waiting for the load average ({os.getloadavg()[0]:.1f}) to fall "
+              f"below {below}", file=sys.stderr, flush=True)
+        time.sleep(15)
 
 
 def _table(rows: list[Row]) -> str:
