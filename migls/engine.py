@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import gc
+import math
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -263,8 +264,9 @@ JOBS_VARIABLE = "MIGLS_JOBS"
 
 
 def _default_jobs() -> int:
-    """``$MIGLS_JOBS``, else the cores that are idle: workers on a busy machine only add the
-    cost of sending models back (measured: a loaded 2-core machine reads faster alone)."""
+    """``$MIGLS_JOBS``, else this process and a worker for each core that is at least a
+    quarter idle (the one-minute load average): a worker on a busy core only adds the cost
+    of sending its models back."""
     configured = os.environ.get(JOBS_VARIABLE, "")
     if configured.isdigit() and int(configured) > 0:
         return int(configured)
@@ -273,7 +275,7 @@ def _default_jobs() -> int:
         busy = os.getloadavg()[0]
     except (AttributeError, OSError):  # no load average (Windows)
         return cores
-    return max(1, min(cores, round(cores - busy + 1)))
+    return max(1, min(cores, 1 + math.floor(cores - busy + 0.75)))
 
 
 def _parse_texts(texts: list[tuple[str, SourceText]], encode: bool,
