@@ -10,7 +10,6 @@ import fnmatch
 import gc
 import math
 import os
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -221,43 +220,89 @@ _Parsed = tuple[tuple[object, ...], bytes]
 
 def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
                encode: bool, bodies: bool = True) -> list[_Parsed]:
-    """Parse texts, on every core when there are many: worker processes take a share each,
-    this process the share it can parse while it decodes what they send back."""
+    """Parse texts, on every core when there are many (and the platform can fork)."""
     jobs = jobs or _default_jobs()
     if jobs <= 1 or len(texts) < PARALLEL_THRESHOLD:
         return _parse_texts(texts, encode, bodies)
-    # Balance: this process parses x files and loads the others' N - x models, while each
-    # of the w workers parses and sends (N - x) / w: x p + (N - x) l = (N - x) (p + s) / w.
-    # Measured per file, relative to parsing it: sending (pickling) 0.1, loading 0.12; the
-    # revision facts alone are smaller to send.
-    parse, send, load = (1.0, 0.1, 0.12) if bodies else (1.0, 0.05, 0.05)
-    workers = jobs - 1
-    share = (parse + send) / workers
-    own = int(len(texts) * max(0.0, share - load) / (parse - load + share))
-    own = max(0, min(len(texts), own))
-    rest = texts[own:]
-    size = max(1, -(-len(rest) // workers))
-    chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
     import multiprocessing  # loaded only for a large cold read
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
 
-    context = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return _parse_texts(texts, encode, bodies)  # Windows: a spawned worker costs more
+    return _parse_shared(texts, jobs - 1, encode, bodies)
+
+
+#: Files are handed out in chunks of this many: the processes' shares differ by at most one
+#: chunk at the end, whatever the sizes of the files.
+CHUNK_FILES = 16
+
+
+def _parse_shared(texts: list[tuple[str, SourceText]], workers: int, encode: bool,
+                  bodies: bool) -> list[_Parsed]:
+    """Parse with forked workers: this process takes chunks from the front, the workers
+    from the back, until they meet; the workers then send their models back, pickled."""
+    import multiprocessing
+    import pickle
+
+    context = multiprocessing.get_context("fork")  # the workers inherit the texts
+    chunks = [texts[i:i + CHUNK_FILES] for i in range(0, len(texts), CHUNK_FILES)]
+    # [the next chunk from the front, one past the next chunk from the back]
+    claims = context.Array("i", [0, len(chunks)])
+    receivers = []
+    processes = []
     try:
-        with ProcessPoolExecutor(max_workers=len(chunks), mp_context=context) as pool:
-            futures = [pool.submit(_parse_texts_encoded, chunk, bodies) for chunk in chunks]
-            mine = _parse_texts(texts[:own], encode, bodies)
-            theirs: list[_Parsed] = []
-            for future in futures:
-                for entry in future.result():
-                    model = cache_module.decode_entry(entry)
-                    if not isinstance(model, tuple):
-                        raise OSError("a worker sent an unreadable model")
-                    theirs.append((model, entry if encode else b""))
-            return mine + theirs
-    except (BrokenProcessPool, OSError):
-        # A worker died (out of memory, a crash in a native parser): read in this process.
-        return _parse_texts(texts, encode, bodies)
+        for _ in range(workers):
+            receiver, sender = context.Pipe(duplex=False)
+            process = context.Process(target=_parse_from_the_back,
+                                      args=(chunks, claims, sender, bodies), daemon=True)
+            process.start()
+            sender.close()
+            receivers.append(receiver)
+            processes.append(process)
+    except OSError:
+        pass  # no more processes: those started, and this one, share the work
+    results: list[list[_Parsed] | None] = [None] * len(chunks)
+    while True:
+        with claims.get_lock():
+            if claims[0] >= claims[1]:
+                break
+            index = claims[0]
+            claims[0] += 1
+        results[index] = _parse_texts(chunks[index], encode, bodies)
+    for receiver in receivers:
+        try:
+            for index, entries in pickle.loads(receiver.recv_bytes()):
+                models = [cache_module.decode_entry(entry) for entry in entries]
+                if all(isinstance(model, tuple) for model in models):
+                    results[index] = [(model, entry if encode else b"")  # type: ignore[misc]
+                                      for model, entry in zip(models, entries)]
+        except (EOFError, OSError, pickle.UnpicklingError):
+            pass  # a worker died (out of memory, a crash in a native parser): see below
+        finally:
+            receiver.close()
+    for process in processes:
+        process.join()
+    for index, found in enumerate(results):
+        if found is None:  # taken by a worker that did not send it: read it here
+            results[index] = _parse_texts(chunks[index], encode, bodies)
+    return [parsed for found in results for parsed in found or ()]
+
+
+def _parse_from_the_back(chunks: list[list[tuple[str, SourceText]]], claims: Any,
+                         sender: Any, bodies: bool) -> None:
+    """A worker: parse chunks from the back until this process's front reaches them, then
+    send the cache entries of their models (which are what is sent: pickled once)."""
+    import pickle
+
+    done: list[tuple[int, list[bytes]]] = []
+    while True:
+        with claims.get_lock():
+            if claims[0] >= claims[1]:
+                break
+            claims[1] -= 1
+            index = claims[1]
+        done.append((index, [entry for _, entry in _parse_texts(chunks[index], True, bodies)]))
+    sender.send_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+    sender.close()
 
 
 JOBS_VARIABLE = "MIGLS_JOBS"
@@ -288,11 +333,6 @@ def _parse_texts(texts: list[tuple[str, SourceText]], encode: bool,
             model = tuple(getattr(file, name) for name in fields)
             out.append((model, cache_module.encode_entry(model) if encode else b""))
     return out
-
-
-def _parse_texts_encoded(texts: list[tuple[str, SourceText]], bodies: bool = True) -> list[bytes]:
-    """In a worker: the cache entries of the models (what is sent back, pickled once)."""
-    return [entry for _, entry in _parse_texts(texts, True, bodies)]
 
 
 #: The model fields an entry of the file cache holds, in order.

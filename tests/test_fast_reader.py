@@ -9,16 +9,19 @@ histories.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from corpus import CORPUS_NAMES, corpus_dirs, environment
 
+from migls import engine
 from migls.ast_model import read_fast
 from migls.engine import PARALLEL_THRESHOLD, _read_heads, lint_files, read_file, read_paths
 from migls.model import READER_VARIABLE, RevisionFile, read_revision, read_revision_libcst
 from migls.registry import all_rules
-from migls.source import decode
+from migls.source import SourceText, decode
 
 __all__ = ["corpus_dirs"]  # the fixture, imported so that pytest finds it
 
@@ -467,3 +470,35 @@ def test_corpus_read_in_two_steps_as_at_once(corpus_dirs: dict[str, Path]) -> No
         once = read_file(str(path), path.read_bytes())
         assert (file.statements, file.imports, file.metadata, file.upgrade, file.downgrade) \
             == (once.statements, once.imports, once.metadata, once.upgrade, once.downgrade), path
+
+
+def _corpus_texts(corpus_dirs: dict[str, Path]) -> list[tuple[str, SourceText]]:
+    return [(str(p), decode(p.read_bytes())) for name in CORPUS_NAMES
+            for p in environment(corpus_dirs[name]).revision_paths()]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("jobs", [2, 3])
+@pytest.mark.parametrize("bodies", [True, False])
+def test_workers_read_what_one_process_reads(corpus_dirs: dict[str, Path], jobs: int,
+                                             bodies: bool) -> None:
+    texts = _corpus_texts(corpus_dirs)
+    alone = engine._parse_texts(texts, True, bodies)
+    shared = engine._parse_all(texts, jobs, True, bodies)
+    assert [model for model, _ in shared] == [model for model, _ in alone]
+    assert [entry for _, entry in shared] == [entry for _, entry in alone]  # the cache's too
+
+
+@pytest.mark.corpus
+def test_a_worker_that_dies_loses_nothing(corpus_dirs: dict[str, Path],
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    def take_a_chunk_and_die(chunks: object, claims: Any, sender: object, bodies: bool) -> None:
+        with claims.get_lock():
+            claims[1] -= 1  # the last chunk is this worker's now, and is never sent
+        os._exit(3)
+
+    monkeypatch.setattr(engine, "_parse_from_the_back", take_a_chunk_and_die)
+    texts = _corpus_texts(corpus_dirs)
+    shared = engine._parse_all(texts, 2, False, True)
+    assert [model for model, _ in shared] == [model for model, _ in engine._parse_texts(
+        texts, False, True)]
