@@ -4,16 +4,18 @@ print the table (Markdown, as in the README)."""
 from __future__ import annotations
 
 import argparse
-import compileall
 import datetime
 import importlib
+import importlib.metadata
 import importlib.util
 import os
 import platform
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,13 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in chosen if name not in suites]
     if unknown:
         parser.error(f"unknown suite(s): {', '.join(unknown)}")
-    # pip writes the bytecode of a package it installs; an editable checkout run with
-    # PYTHONDONTWRITEBYTECODE (as on these machines) would compile migls on every start.
-    for package in ("migls", "rules"):
-        compileall.compile_dir(ROOT / package, quiet=1)
     scratch = Path(tempfile.mkdtemp(prefix="migls-bench-"))
+    print("bench: installing migls and alembic-guard into a new venv ...", file=sys.stderr,
+          flush=True)
     ctx = Context(repeat=max(1, args.repeat), quick=args.quick, scratch=scratch, root=ROOT,
-                  corpus=ensure_corpus())
+                  corpus=ensure_corpus(), python=_install(scratch))
     _wait_for_a_quiet_machine()
     load_before = os.getloadavg()
     started = time.perf_counter()
@@ -70,6 +70,27 @@ def main(argv: list[str] | None = None) -> int:
           f"runs, {time.perf_counter() - started:.0f} s in all; load average "
           f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.")
     return 0
+
+
+def _install(scratch: Path) -> Path:
+    """A new venv holding a wheel of this tree and the installed version of alembic-guard,
+    with their dependencies: what `pip install` gives a user (bytecode written, no editable
+    paths, nothing else this machine's site-packages runs at start-up). Returns its Python."""
+    def pip(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "pip", *args], capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"bench: pip {args[0]} failed:\n{done.stderr}")
+
+    wheels = scratch / "wheels"
+    pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels), str(ROOT))
+    (wheel,) = wheels.glob("migls-*.whl")
+    home = scratch / "venv"
+    venv.EnvBuilder(with_pip=False).create(home)
+    python = home / "bin" / "python"
+    guard = f"alembic-guard=={importlib.metadata.version('alembic-guard')}"
+    pip("--python", str(python), "install", "--quiet", str(wheel), guard)
+    return python
 
 
 def _wait_for_a_quiet_machine(below: float = 1.0, patience: float = 180.0) -> None:

@@ -84,10 +84,16 @@ class Context:
     root: Path
     corpus: dict[str, Path] = field(default_factory=dict)
     sizes: tuple[int, ...] = (100, 300, 1000, 3000, 10000)
+    #: The Python of the venv migls and the peers are installed in (see ``__main__``).
+    python: Path = Path(sys.executable)
 
     def migls(self, *args: str | Path) -> list[str]:
-        """The command line of ``migls``, in this interpreter."""
-        return [sys.executable, "-m", "migls", *map(str, args)]
+        """The command line of ``migls``, as installed in :attr:`python`'s venv (its script:
+        ``python -m`` would import the checkout in the current directory instead)."""
+        script = self.python.parent / "migls"
+        if script.exists():
+            return [str(script), *map(str, args)]
+        return [str(self.python), "-m", "migls", *map(str, args)]
 
     def fresh_cache(self) -> dict[str, str]:
         """An environment whose cache directory is new and empty."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -26,15 +25,17 @@ def _versions(directory: Path) -> list[Path]:
     return sorted({path.parent for path in env.revision_paths()})
 
 
-def _guard(paths: list[Path]) -> list[str]:
-    return [sys.executable, "-m", "alembic_guard", *map(str, paths)]
+def _guard(ctx: Context, paths: list[Path]) -> list[str]:
+    script = ctx.python.parent / "alembic-guard"
+    command = [str(script)] if script.exists() else [str(ctx.python), "-m", "alembic_guard"]
+    return [*command, *map(str, paths)]
 
 
 def startup(ctx: Context) -> list[Row]:
     """The floor under every run: the interpreter, and migls's imports."""
     bare, version = [], []
     for _ in range(ctx.repeat):
-        bare.append(run([sys.executable, "-c", "pass"]).seconds)
+        bare.append(run([str(ctx.python), "-c", "pass"]).seconds)
         version.append(run(ctx.migls("--version")).seconds)
     return [Row("python startup / `migls --version`", seconds(median(version)),
                 seconds(median(bare)), ratio(median(version), median(bare)))]
@@ -51,7 +52,7 @@ def corpus(ctx: Context) -> list[Row]:
     for _ in range(ctx.repeat):
         env = ctx.fresh_cache()
         first = run(ctx.migls("lint", *everything, "--exit-zero"), env=env)
-        theirs = run(_guard(guard_paths))
+        theirs = run(_guard(ctx, guard_paths))
         second = run(ctx.migls("lint", *everything, "--exit-zero"), env=env)
         cold.append(first.seconds)
         guard.append(theirs.seconds)
@@ -89,7 +90,7 @@ def corpus(ctx: Context) -> list[Row]:
         for _ in range(ctx.repeat):
             env = ctx.fresh_cache()
             cold.append(run(ctx.migls("lint", directory, "--exit-zero"), env=env).seconds)
-            guard.append(run(_guard(versions)).seconds)
+            guard.append(run(_guard(ctx, versions)).seconds)
             warm.append(run(ctx.migls("lint", directory, "--exit-zero"), env=env).seconds)
         count = sum(len(list(v.glob("*.py"))) for v in versions)
         rows.append(Row(f"{name} ({count}), cold / warm",
@@ -164,7 +165,7 @@ def alembic(ctx: Context) -> list[Row]:
             "assert len(list(script.walk_revisions())) > 0\n")
     theirs, graph, full = [], [], []
     for _ in range(ctx.repeat):
-        theirs.append(run([sys.executable, "-c", load]).seconds)
+        theirs.append(run([str(ctx.python), "-c", load]).seconds)
         graph.append(run(ctx.migls("lint", directory, "--select", "MG1", "--exit-zero"),
                          env=ctx.fresh_cache()).seconds)
         full.append(run(ctx.migls("lint", directory, "--exit-zero"),
