@@ -57,12 +57,13 @@ class Environment:
                     dirnames.clear()
                     continue
                 real_directory = os.path.realpath(directory)
+                links = _symbolic_links(directory)
                 for filename in sorted(filenames):
                     if not REVISION_FILE.match(filename):
                         continue
                     name = os.path.join(directory, filename)
                     # The directory is resolved once; a file only when it is a link itself.
-                    real = (os.path.realpath(name) if os.path.islink(name)
+                    real = (os.path.realpath(name) if filename in links
                             else os.path.join(real_directory, filename))
                     if real not in seen:
                         seen.add(real)
@@ -89,6 +90,15 @@ class Environment:
                 if self.recursive or resolved.parent == location or resolved == location:
                     return True
         return False
+
+
+def _symbolic_links(directory: str) -> set[str]:
+    """The names of the symbolic links in ``directory`` (one listing, not a stat a file)."""
+    try:
+        with os.scandir(directory) as entries:
+            return {entry.name for entry in entries if entry.is_symlink()}
+    except OSError:
+        return set()
 
 
 def read_alembic_config(ini: Path | None, pyproject: Path | None) -> Environment:

@@ -143,3 +143,20 @@ def test_broken_configs_are_one_line_errors(tmp_path: Path, ini_text: str, messa
     with pytest.raises(ConfigError, match=message) as caught:
         read_alembic_config(ini, None)
     assert "\n" not in str(caught.value)
+
+
+def test_a_file_linked_twice_is_read_once_as_alembic_loads_it(tmp_path: Path) -> None:
+    real = _write(tmp_path / "migrations" / "versions" / "a.py",
+                  REVISION.format(rev="r0", parent=None))
+    (tmp_path / "migrations" / "versions" / "b.py").symlink_to(real)  # the same file again
+    (tmp_path / "extra").mkdir()
+    (tmp_path / "extra" / "c.py").symlink_to(real)  # and from another version location
+    ini = _write(tmp_path / "alembic.ini",
+                 "[alembic]\nscript_location = %(here)s/migrations\npath_separator = os\n"
+                 "version_locations = %(here)s/migrations/versions:%(here)s/extra\n")
+    env = read_alembic_config(ini, None)
+    assert [p.name for p in env.revision_paths()] == ["a.py"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Alembic warns "loaded twice! ignoring"
+        script = ScriptDirectory.from_config(Config(str(ini)))
+        assert [Path(s.path).name for s in script.walk_revisions()] == ["a.py"]
