@@ -222,11 +222,7 @@ def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
                encode: bool, bodies: bool = True) -> list[_Parsed]:
     """Parse texts, on every core when there are many (and the platform can fork)."""
     jobs = jobs or _default_jobs()
-    if jobs <= 1 or len(texts) < PARALLEL_THRESHOLD:
-        return _parse_texts(texts, encode, bodies)
-    import multiprocessing  # loaded only for a large cold read
-
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or len(texts) < PARALLEL_THRESHOLD or not hasattr(os, "fork"):
         return _parse_texts(texts, encode, bodies)  # Windows: a spawned worker costs more
     return _parse_shared(texts, jobs - 1, encode, bodies)
 
@@ -234,75 +230,78 @@ def _parse_all(texts: list[tuple[str, SourceText]], jobs: int | None,
 #: Files are handed out in chunks of this many: the processes' shares differ by at most one
 #: chunk at the end, whatever the sizes of the files.
 CHUNK_FILES = 16
+_TOKEN = 4  # bytes of a chunk number in the queue
 
 
 def _parse_shared(texts: list[tuple[str, SourceText]], workers: int, encode: bool,
                   bodies: bool) -> list[_Parsed]:
-    """Parse with forked workers: this process takes chunks from the front, the workers
-    from the back, until they meet; the workers then send their models back, pickled."""
-    import multiprocessing
+    """Parse with forked workers (which inherit the texts): the chunk numbers wait in a
+    pipe, from which every process takes the next (a read of a few bytes from a pipe is
+    atomic); the workers then send the cache entries of their models back, pickled."""
     import pickle
 
-    context = multiprocessing.get_context("fork")  # the workers inherit the texts
     chunks = [texts[i:i + CHUNK_FILES] for i in range(0, len(texts), CHUNK_FILES)]
-    # [the next chunk from the front, one past the next chunk from the back]
-    claims = context.Array("i", [0, len(chunks)])
-    receivers = []
-    processes = []
-    try:
-        for _ in range(workers):
-            receiver, sender = context.Pipe(duplex=False)
-            process = context.Process(target=_parse_from_the_back,
-                                      args=(chunks, claims, sender, bodies), daemon=True)
-            process.start()
-            sender.close()
-            receivers.append(receiver)
-            processes.append(process)
-    except OSError:
-        pass  # no more processes: those started, and this one, share the work
-    results: list[list[_Parsed] | None] = [None] * len(chunks)
-    while True:
-        with claims.get_lock():
-            if claims[0] >= claims[1]:
-                break
-            index = claims[0]
-            claims[0] += 1
-        results[index] = _parse_texts(chunks[index], encode, bodies)
-    for receiver in receivers:
+    queue, filling = os.pipe()
+    # A pipe holds 64 KiB: 16,000 chunk numbers, 256,000 files.
+    os.write(filling, b"".join(i.to_bytes(_TOKEN, "little") for i in range(len(chunks))))
+    os.close(filling)
+    children: list[tuple[int, int]] = []
+    for _ in range(workers):
+        receiving, sending = os.pipe()
         try:
-            for index, entries in pickle.loads(receiver.recv_bytes()):
-                models = [cache_module.decode_entry(entry) for entry in entries]
-                if all(isinstance(model, tuple) for model in models):
-                    results[index] = [(model, entry if encode else b"")  # type: ignore[misc]
-                                      for model, entry in zip(models, entries)]
-        except (EOFError, OSError, pickle.UnpicklingError):
-            pass  # a worker died (out of memory, a crash in a native parser): see below
-        finally:
-            receiver.close()
-    for process in processes:
-        process.join()
+            pid = os.fork()
+        except OSError:  # no more processes: those started, and this one, share the work
+            os.close(receiving)
+            os.close(sending)
+            break
+        if pid == 0:  # the worker: whatever happens, it ends here
+            status = 1
+            try:
+                os.close(receiving)
+                _work(chunks, queue, sending, bodies)
+                status = 0
+            finally:
+                os._exit(status)
+        os.close(sending)
+        children.append((pid, receiving))
+    results: list[list[_Parsed] | None] = [None] * len(chunks)
+    for index in _chunk_numbers(queue):
+        results[index] = _parse_texts(chunks[index], encode, bodies)
+    os.close(queue)
+    for pid, receiving in children:
+        with os.fdopen(receiving, "rb") as stream:
+            data = stream.read()
+        os.waitpid(pid, 0)
+        try:
+            sent = pickle.loads(data)
+        except (pickle.UnpicklingError, EOFError, ValueError):
+            continue  # a worker died (out of memory, a crash in a native parser): see below
+        for index, entries in sent:
+            models = [cache_module.decode_entry(entry) for entry in entries]
+            if all(isinstance(model, tuple) for model in models):
+                results[index] = [(model, entry if encode else b"")  # type: ignore[misc]
+                                  for model, entry in zip(models, entries)]
     for index, found in enumerate(results):
         if found is None:  # taken by a worker that did not send it: read it here
             results[index] = _parse_texts(chunks[index], encode, bodies)
     return [parsed for found in results for parsed in found or ()]
 
 
-def _parse_from_the_back(chunks: list[list[tuple[str, SourceText]]], claims: Any,
-                         sender: Any, bodies: bool) -> None:
-    """A worker: parse chunks from the back until this process's front reaches them, then
-    send the cache entries of their models (which are what is sent: pickled once)."""
+def _work(chunks: list[list[tuple[str, SourceText]]], queue: int, sending: int,
+          bodies: bool) -> None:
+    """A worker: parse the chunks it takes from the queue, then send their cache entries."""
     import pickle
 
-    done: list[tuple[int, list[bytes]]] = []
-    while True:
-        with claims.get_lock():
-            if claims[0] >= claims[1]:
-                break
-            claims[1] -= 1
-            index = claims[1]
-        done.append((index, [entry for _, entry in _parse_texts(chunks[index], True, bodies)]))
-    sender.send_bytes(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
-    sender.close()
+    done = [(index, [entry for _, entry in _parse_texts(chunks[index], True, bodies)])
+            for index in _chunk_numbers(queue)]
+    with os.fdopen(sending, "wb") as stream:
+        stream.write(pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _chunk_numbers(queue: int) -> Iterator[int]:
+    """The chunk numbers this process takes from the queue, until it is empty."""
+    while len(token := os.read(queue, _TOKEN)) == _TOKEN:
+        yield int.from_bytes(token, "little")
 
 
 JOBS_VARIABLE = "MIGLS_JOBS"

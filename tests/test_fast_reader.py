@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from corpus import CORPUS_NAMES, corpus_dirs, environment
@@ -492,12 +491,11 @@ def test_workers_read_what_one_process_reads(corpus_dirs: dict[str, Path], jobs:
 @pytest.mark.corpus
 def test_a_worker_that_dies_loses_nothing(corpus_dirs: dict[str, Path],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    def take_a_chunk_and_die(chunks: object, claims: Any, sender: object, bodies: bool) -> None:
-        with claims.get_lock():
-            claims[1] -= 1  # the last chunk is this worker's now, and is never sent
+    def take_a_chunk_and_die(chunks: object, queue: int, sending: int, bodies: bool) -> None:
+        os.read(queue, 4)  # the next chunk is this worker's now, and is never sent
         os._exit(3)
 
-    monkeypatch.setattr(engine, "_parse_from_the_back", take_a_chunk_and_die)
+    monkeypatch.setattr(engine, "_work", take_a_chunk_and_die)
     texts = _corpus_texts(corpus_dirs)
     shared = engine._parse_all(texts, 2, False, True)
     assert [model for model, _ in shared] == [model for model, _ in engine._parse_texts(
