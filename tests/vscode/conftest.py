@@ -104,15 +104,15 @@ def open_vscode(request: pytest.FixtureRequest, toolchain: Toolchain, extensions
     benches: list[Workbench] = []
 
     def open_(settings: dict[str, Any] | None = None, path_env: str | None = None,
-              extensions: Path | None = None) -> Workbench:
+              extensions: Path | None = None, trusted: bool = True) -> Workbench:
         server = CodeServer(toolchain, extensions or extensions_dir, tmp_path / f"cs{len(servers)}",
-                            workspace, settings or {}, path_env=path_env)
+                            workspace, settings or {}, path_env=path_env, trusted=trusted)
         servers.append(server)
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         context.set_default_timeout(30_000)
         page = context.new_page()
         page.goto(server.url)
-        bench = Workbench(page)
+        bench = Workbench(page, server)
         benches.append(bench)
         bench.wait_ready()
         return bench

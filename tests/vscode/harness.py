@@ -8,6 +8,7 @@ is missing the tests fail with the command to run: they never skip.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -148,16 +149,32 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+#: Workspace trust on, the folder opened untrusted (Restricted Mode) without a prompt.
+UNTRUSTED_SETTINGS: dict[str, Any] = {
+    "security.workspace.trust.enabled": True,
+    "security.workspace.trust.startupPrompt": "never",
+}
+
+
+def write_workspace_settings(workspace: Path, settings: dict[str, Any]) -> None:
+    """Replaces the workspace's ``.vscode/settings.json``, as a user editing it does (VS Code
+    reads it again when it changes)."""
+    (workspace / ".vscode").mkdir(exist_ok=True)
+    (workspace / ".vscode" / "settings.json").write_text(json.dumps(settings, indent=2))
+
+
 class CodeServer:
-    """One code-server process serving one workspace folder, with its own profile."""
+    """One code-server process serving one workspace folder, with its own profile; an
+    untrusted one (``trusted=False``) opens the folder in Restricted Mode."""
 
     def __init__(self, toolchain: Toolchain, extensions_dir: Path, scratch: Path,
-                 workspace: Path, settings: dict[str, Any], path_env: str | None = None) -> None:
+                 workspace: Path, settings: dict[str, Any], path_env: str | None = None,
+                 trusted: bool = True) -> None:
         self.workspace = workspace
         self.user_data = scratch / "user-data"
         (self.user_data / "User").mkdir(parents=True, exist_ok=True)
-        (self.user_data / "User" / "settings.json").write_text(
-            json.dumps({**BASE_SETTINGS, **settings}, indent=2))
+        profile = {**BASE_SETTINGS, **settings, **({} if trusted else UNTRUSTED_SETTINGS)}
+        (self.user_data / "User" / "settings.json").write_text(json.dumps(profile, indent=2))
         (scratch / "config.yaml").touch()
         self.port = free_port()
         # VSCODE_CLI: do not replace the environment by the login shell's (which would put
@@ -171,7 +188,7 @@ class CodeServer:
             [str(toolchain.code_server), "--config", str(scratch / "config.yaml"), "--auth", "none",
              "--bind-addr", f"127.0.0.1:{self.port}", "--user-data-dir", str(self.user_data),
              "--extensions-dir", str(extensions_dir), "--disable-telemetry",
-             "--disable-update-check", "--disable-workspace-trust",
+             "--disable-update-check", *(["--disable-workspace-trust"] if trusted else []),
              "--disable-getting-started-override", str(workspace)],
             env=env, cwd=scratch, stdout=self._log_file, stderr=subprocess.STDOUT,
             start_new_session=True)  # its file watcher and helpers outlive it: kill the group
@@ -191,8 +208,28 @@ class CodeServer:
         return f"http://127.0.0.1:{self.port}/?folder={self.workspace}"
 
     def extension_logs(self) -> list[Path]:
-        """The extension's output channel files (VS Code writes one per window)."""
-        return sorted(self.user_data.glob("logs/*/exthost*/output_logging_*/*-migls.log"))
+        """The extension's output channel files (VS Code writes one per window), and the
+        extension hosts' own logs (an extension's save hook timing out is said there)."""
+        return sorted([*self.user_data.glob("logs/*/exthost*/output_logging_*/*-migls.log"),
+                       *self.user_data.glob("logs/*/exthost*/remoteexthost.log")])
+
+    def migls_servers(self) -> list[list[str]]:
+        """The command lines of the migls language servers running under this code-server
+        (its extension host starts them): which migls really runs."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.getsid(int(entry.name)) != self.process.pid:
+                    continue
+                argv = [a.decode(errors="replace")
+                        for a in (entry / "cmdline").read_bytes().split(b"\0")[:-1]]
+            except OSError:  # the process ended while we looked
+                continue
+            if argv and argv[-1] == "server" and any("migls" in a for a in argv):
+                found.append(argv)
+        return found
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -224,8 +261,10 @@ class Workbench:
     """What a user does in VS Code, through the keyboard (the action widget blocks pointer
     clicks), and what they see, read from the DOM."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, code_server: CodeServer | None = None) -> None:
         self.page = page
+        #: The code-server serving the page (for what the browser cannot see: processes).
+        self.code_server = code_server
 
     def wait_ready(self) -> None:
         self.page.wait_for_selector(".explorer-folders-view .monaco-list-row", timeout=90_000)
@@ -278,6 +317,41 @@ class Workbench:
     def status_item(self) -> Locator:
         return self.page.locator("#workbench\\.parts\\.statusbar .statusbar-item",
                                  has_text="migls").first
+
+    def status_tooltip(self) -> str:
+        """Hovers the migls status-bar item: its tooltip's text (whitespace collapsed); the
+        mouse then moves away, so that the next call shows it afresh."""
+        self.status_item().hover()
+        tooltip = self.page.locator(".monaco-hover-content", has_text="server:").first
+        tooltip.wait_for()
+        text = " ".join(tooltip.inner_text().split())
+        self.page.mouse.move(200, 10)  # the title bar: no hover of its own
+        tooltip.wait_for(state="hidden")
+        return text
+
+    def show_output(self) -> None:
+        """migls: Show Output (the extension's output channel in the panel)."""
+        self.run_command("migls: Show Output")
+        self.page.locator(".panel .monaco-editor .view-lines").first.wait_for()
+
+    def output_text(self) -> str:
+        """The visible lines of the output panel, whitespace collapsed."""
+        lines = self.page.locator(".panel .monaco-editor .view-lines").first
+        return " ".join(lines.inner_text().replace("\u00a0", " ").split())
+
+    def wait_output(self, expected: str, filters: tuple[str, ...], timeout: float = 30) -> str:
+        """Filters the shown output until it shows ``expected``. A filter applies to the lines
+        there when it is typed, so it alternates between ``filters`` (each must match the
+        line, two make it retype)."""
+        search = self.page.locator(".panel input[placeholder^='Filter']")
+        cycle = itertools.cycle(filters)
+
+        def probe() -> str | None:
+            search.fill(next(cycle))
+            self.page.wait_for_timeout(300)  # the filter applies after a short debounce
+            text = self.output_text()
+            return text if expected in text else None
+        return wait_until(self.page, probe, f"{expected!r} in the output", timeout=timeout)
 
     def problems(self) -> Locator:
         """Opens the Problems panel; its rows."""

@@ -7,7 +7,6 @@ Each test starts its own code-server on its own copy of the project (about 10-20
 
 from __future__ import annotations
 
-import itertools
 import re
 import shutil
 import subprocess
@@ -218,37 +217,22 @@ def test_server_found_in_the_workspace_venv(open_vscode: OpenVSCode, workspace: 
     wait_status(bench, r"2 heads")
 
     # The status tooltip says which migls runs and why.
-    bench.status_item().hover()
-    tooltip = bench.page.locator(".monaco-hover-content", has_text="found through").first
-    tooltip.wait_for()
-    assert f"{workspace / '.venv' / 'bin' / 'python'} -m migls" in tooltip.inner_text()
-    assert "found through the workspace's .venv" in tooltip.inner_text()
+    python = workspace / ".venv" / "bin" / "python"
+    assert f"Runs {python} -m migls, found through the workspace's .venv." \
+        in bench.status_tooltip()
+    assert bench.code_server is not None
+    assert bench.code_server.migls_servers() == [[str(python), "-m", "migls", "server"]]
 
     # The output, filtered to the extension's own lines about starting the server.
-    bench.run_command("migls: Show Output")
-    output = bench.page.locator(".panel .monaco-editor .view-lines").first
-    output.wait_for()
-    search = bench.page.locator(".panel input[placeholder^='Filter']")
-
-    def shown() -> str:
-        return " ".join(output.inner_text().replace("\u00a0", " ").split())
-
-    search.fill("[migls] starting")
-    wait_until(bench.page, lambda: "found through the workspace's .venv" in shown(),
-               "the output channel")
-    assert ".venv/bin/python -m migls server" in shown()
+    bench.show_output()
+    shown = bench.wait_output("found through the workspace's .venv",
+                              ("[migls] starting", "starting"))
+    assert ".venv/bin/python -m migls server" in shown
 
     bench.run_command("migls: Restart Server")
     wait_status(bench, r"2 heads")
-    # A filter applies to the lines there when it changes: alternate two that match the line.
-    filters = itertools.cycle(["[migls] restarting", "restarting the server"])
-
-    def restarted() -> bool:
-        search.fill(next(filters))
-        bench.page.wait_for_timeout(300)
-        return "restarting the server (migls: Restart Server)" in shown()
-
-    wait_until(bench.page, restarted, "the restart in the output")
+    bench.wait_output("restarting the server (migls: Restart Server)",
+                      ("[migls] restarting", "restarting the server"))
 
 
 def test_missing_migls_is_reported_with_the_install_command(open_vscode: OpenVSCode) -> None:
@@ -283,8 +267,6 @@ def test_follows_the_python_extensions_interpreter(open_vscode: OpenVSCode, tmp_
     bench.quick_input(text=str(full / "bin" / "python"))
     bench.page.locator(".monaco-editor .squiggly-error").first.wait_for(timeout=60_000)
     wait_status(bench, r"2 heads")
-    bench.status_item().hover()
-    tooltip = bench.page.locator(".monaco-hover-content", has_text="found through").first
-    tooltip.wait_for()
-    assert f"{full / 'bin' / 'python'} -m migls" in tooltip.inner_text()
-    assert "the Python extension's selected interpreter" in tooltip.inner_text()
+    tooltip = bench.status_tooltip()
+    assert f"Runs {full / 'bin' / 'python'} -m migls, found through the Python extension's " \
+        "selected interpreter." in tooltip

@@ -30,6 +30,8 @@ export class ServerController implements vscode.Disposable {
   private stateValue: ServerState = "stopped";
   private serverVersion: string | undefined;
   private pending: Promise<void> = Promise.resolve();
+  /** When the server exited by itself lately (see keepRestarting). */
+  private exits: number[] = [];
   private readonly stateEmitter = new vscode.EventEmitter<ServerState>();
   /** Fires after every state change and after each (re)start. */
   readonly onDidChangeState = this.stateEmitter.event;
@@ -124,7 +126,13 @@ export class ServerController implements vscode.Disposable {
     const errorHandler: ErrorHandler = {
       error: (error, message, count) =>
         initialized ? afterStart().error(error, message, count) : { action: ErrorAction.Shutdown, handled: true },
-      closed: () => (initialized ? afterStart().closed() : { action: CloseAction.DoNotRestart, handled: true }),
+      closed: () => {
+        // A server that exits by itself is started again here, not by the client: a start
+        // that fails is then reported once (the client would retry and fail in a loop).
+        // (After the client has taken the closed connection in: it is stopped by then.)
+        if (initialized && this.keepRestarting()) setTimeout(() => void this.restart("the server exited"), 0);
+        return { action: CloseAction.DoNotRestart, handled: true };
+      },
     };
     const clientOptions: LanguageClientOptions = {
       errorHandler,
@@ -166,17 +174,24 @@ export class ServerController implements vscode.Disposable {
         ],
       },
     };
-    client = new LanguageClient("migls", "migls", serverOptions, clientOptions);
+    client = new QuietStartClient("migls", "migls", serverOptions, clientOptions, () => initialized);
     client.onDidChangeState((event) => {
       if (this.client !== client) return;
       if (event.newState === State.Running) this.setState("running");
       else if (event.newState === State.Stopped && this.stateValue === "running") this.setState("stopped");
     });
     this.client = client;
+    let failure: unknown;
     try {
       await client.start();
     } catch (error) {
-      this.output.appendLine(`[migls] the server did not start: ${String(error)}`);
+      failure = error;
+    }
+    // start() can also resolve when the server exited before answering `initialize` (the
+    // client forgets its start promise when the connection closes): check the state too.
+    if (failure !== undefined || client.state !== State.Running) {
+      const why = failure === undefined ? "it exited before answering initialize" : failure instanceof Error ? failure.message : JSON.stringify(failure);
+      this.output.appendLine(`[migls] the server did not start: ${why}`);
       if (this.client === client) {
         this.client = undefined;
         this.setState("failed");
@@ -194,6 +209,26 @@ export class ServerController implements vscode.Disposable {
       );
     }
     this.setState("running");
+  }
+
+  /** Whether a server that exited by itself is started again: not after 5 exits in 3 minutes. */
+  private keepRestarting(): boolean {
+    const now = Date.now();
+    this.exits = [...this.exits.filter((at) => now - at < 3 * 60_000), now];
+    if (this.exits.length <= 4) return true;
+    this.output.appendLine("[migls] the server exited 5 times in 3 minutes: not starting it again (migls: Restart Server does)");
+    void this.notifyStopped();
+    return false;
+  }
+
+  private async notifyStopped(): Promise<void> {
+    const choice = await vscode.window.showErrorMessage(
+      "migls: the language server exited 5 times in 3 minutes and is not started again.",
+      "Restart Server",
+      "Show Output",
+    );
+    if (choice === "Restart Server") void this.restart("migls: Restart Server");
+    else if (choice === "Show Output") this.output.show(true);
   }
 
   private async notifyStartFailed(command: MiglsCommand): Promise<void> {
@@ -247,6 +282,27 @@ export class ServerController implements vscode.Disposable {
   dispose(): void {
     void this.stop();
     this.stateEmitter.dispose();
+  }
+}
+
+/**
+ * A language client whose errors before the server answered `initialize` go to the output
+ * only: the extension reports a failed start itself, once (the client would also show
+ * "couldn't create connection to server").
+ */
+class QuietStartClient extends LanguageClient {
+  constructor(
+    id: string,
+    name: string,
+    serverOptions: ServerOptions,
+    clientOptions: LanguageClientOptions,
+    private readonly started: () => boolean,
+  ) {
+    super(id, name, serverOptions, clientOptions);
+  }
+
+  override error(message: string, data?: unknown, showNotification: boolean | "force" = "force"): void {
+    super.error(message, data, this.started() ? showNotification : false);
   }
 }
 

@@ -59,9 +59,12 @@ export class StatusItem implements vscode.Disposable {
     } else if (state === "notFound" || state === "failed") {
       text += `: ${STATE_TEXT[state]}`;
       this.item.backgroundColor = new vscode.ThemeColor("statusBarItem.errorBackground");
+    } else if (state === "stopped") {
+      // A server that exited and was not restarted: no findings are coming.
+      text += `: ${STATE_TEXT[state]}`;
     }
     this.item.text = text;
-    this.item.command = state === "notFound" || state === "failed" ? "migls.output.show" : "migls.graph.show";
+    this.item.command = state === "running" || state === "starting" ? "migls.graph.show" : "migls.output.show";
 
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.isTrusted = { enabledCommands: ["migls.graph.show", "migls.server.restart", "migls.output.show"] };
