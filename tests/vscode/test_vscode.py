@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from vscode.conftest import OpenVSCode
 from vscode.harness import VERSIONS, Workbench, migls_executable, wait_until
 
@@ -89,8 +91,47 @@ def test_findings_problems_hover_and_quick_fix(open_vscode: OpenVSCode) -> None:
                "MG108 to leave the Problems panel")
 
 
-def test_fix_all_on_save(open_vscode: OpenVSCode, workspace: Path) -> None:
-    bench = open_vscode(with_migls(**{"migls.fixAllOnSave": True}))
+def slow_to_fix(directory: Path) -> Path:
+    """A ``migls`` whose server answers ``codeAction/resolve`` (the fix-all's edits) 2.5 s
+    late, as a busy machine does: a proxy holds that request back."""
+    script = directory / "migls"
+    script.write_text(f"""#!{sys.executable}
+import json, os, subprocess, sys, threading, time
+REAL = {migls_executable()!r}
+if sys.argv[1:] != ["server"]:
+    os.execv(REAL, [REAL, *sys.argv[1:]])
+server = subprocess.Popen([REAL, "server"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+def answers() -> None:
+    while chunk := server.stdout.read1(65536):
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+
+threading.Thread(target=answers, daemon=True).start()
+while True:
+    headers = {{}}
+    while (line := sys.stdin.buffer.readline()) not in (b"\\r\\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    if not headers:
+        break
+    body = sys.stdin.buffer.read(int(headers["content-length"]))
+    if json.loads(body).get("method") == "codeAction/resolve":
+        time.sleep(2.5)  # the slow machine this script stands for
+    server.stdin.write(b"Content-Length: %d\\r\\n\\r\\n" % len(body) + body)
+    server.stdin.flush()
+server.stdin.close()
+sys.exit(server.wait())
+""")
+    script.chmod(0o755)
+    return script
+
+
+@pytest.mark.parametrize("fixing", ["quick", "slower than VS Code's 1.5 s for save hooks"])
+def test_fix_all_on_save(fixing: str, open_vscode: OpenVSCode, workspace: Path,
+                         tmp_path: Path) -> None:
+    migls = [str(slow_to_fix(tmp_path))] if fixing != "quick" else [migls_executable()]
+    bench = open_vscode({"migls.path": migls, "migls.fixAllOnSave": True})
     bench.open_file(COMMENTS)
     page = bench.page
     page.locator(".monaco-editor .squiggly-warning").first.wait_for(timeout=60_000)
