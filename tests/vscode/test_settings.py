@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Locator
 
 from vscode.conftest import OpenVSCode
-from vscode.harness import wait_until, write_workspace_settings
+from vscode.harness import Workbench, wait_until, write_workspace_settings
 from vscode.test_vscode import COMMENTS, wait_status, with_migls
 
 
@@ -25,6 +25,19 @@ def rows_of(rows: Locator, code: str) -> list[Locator]:
 def severities(rows: Locator, code: str) -> set[str]:
     """The severities of the Problems rows of ``code`` (empty: none)."""
     return {severity(row) for row in rows_of(rows, code)}
+
+
+def source_actions(bench: Workbench) -> list[str]:
+    """Source Action... on the active editor: the menu's entries (none when VS Code says
+    there are no source actions)."""
+    page = bench.page
+    bench.run_command("Source Action")
+    entries = page.locator(".action-widget .monaco-list-row")
+    none = page.locator(".monaco-editor-overlaymessage", has_text="No source actions")
+    wait_until(page, lambda: entries.count() > 0 or none.count() > 0, "the Source Action menu")
+    titles = [" ".join(t.split()) for t in entries.all_inner_texts()]
+    page.keyboard.press("Escape")
+    return titles
 
 
 def test_settings_change_the_findings(open_vscode: OpenVSCode, workspace: Path) -> None:
@@ -59,6 +72,14 @@ def test_settings_change_the_findings(open_vscode: OpenVSCode, workspace: Path) 
     write_workspace_settings(workspace, settings)
     wait_until(page, lambda: not rows_of(rows, "MG103"), "MG103 to leave the Problems panel")
     assert severities(rows, "MG108") == {"warning"}
+
+    # Fix all (MG108 has a safe fix) is offered until migls.fixAll turns it off.
+    bench.open_file(COMMENTS)
+    assert "migls: fix all auto-fixable problems" in source_actions(bench)
+    settings["migls.fixAll"] = False
+    write_workspace_settings(workspace, settings)
+    wait_until(page, lambda: "migls: fix all auto-fixable problems" not in source_actions(bench),
+               "fix all to leave the Source Action menu")
 
     # Selecting one rule keeps only its rows.
     del settings["migls.ignore"]
