@@ -24,7 +24,7 @@ from migls.graph import Graph, build_graph
 from migls.model import RevisionFile, read_revision
 from migls.registry import matches, rule_by_selector, select_rules
 from migls.rule import Context, Diagnostic, Finding, LintRule, Severity
-from migls.source import SourceText, UndecodableSource, decode
+from migls.source import SourceText, UndecodableSource, decode, from_text
 from migls.span import Span
 from migls.suppress import Suppression, find_suppressions
 
@@ -509,10 +509,8 @@ def relint(files: Mapping[str, RevisionFile], changed_path: str, new_text: str,
     previous = files.get(changed_path)
     old = previous.source if previous is not None and previous.source is not None else None
     bom = new_text.startswith("\ufeff")
-    text = new_text[1:] if bom else new_text
-    newline = "\r\n" if "\r\n" in text else "\n"
-    source = SourceText(text.replace("\r\n", "\n"), old.encoding if old else "utf-8",
-                        newline, bom or (old.bom if old else False))
+    source = from_text(new_text[1:] if bom else new_text, old.encoding if old else "utf-8",
+                       bom or (old.bom if old else False))
     updated = dict(files)
     updated[changed_path] = read_revision(changed_path, source).without_syntax_tree()
     wanted = {changed_path} if report is None else set(report)

@@ -61,6 +61,12 @@ def decode(data: bytes) -> SourceText:
         line = data.count(b"\n", 0, start) + 1
         column = start - (data.rfind(b"\n", 0, start) + 1)
         raise UndecodableSource(f"not valid {encoding} ({exc.__class__.__name__})", line, column) from None
+    return from_text(text, encoding, bom)
+
+
+def from_text(text: str, encoding: str = "utf-8", bom: bool = False) -> SourceText:
+    """A decoded text (a file's, or an editor's buffer) as the rules read it: every line
+    break an LF, the first one kept to write the text back with."""
     newline = "\r\n" if "\r\n" in text else "\r" if "\r" in text else "\n"
     # A lone CR ends a line for Python (its tokenizer translates every CR and CRLF to LF, in
     # string literals too), so it ends one here: the rules count lines by LF only.

@@ -26,7 +26,7 @@ from migls.registry import select_rules
 from migls.rule import Context, Diagnostic, LintRule
 from migls.rulekit import dialect_from_url, env_sets_lock_timeout
 from migls.server.settings import ClientSettings
-from migls.source import SourceText
+from migls.source import from_text
 from migls.span import Span
 
 CONFIG_FILE_NAMES = frozenset({"alembic.ini", "pyproject.toml", "migls.toml"})
@@ -158,11 +158,7 @@ def read_disk(path: str) -> RevisionFile:
 def read_text(path: str, text: str) -> RevisionFile:
     """Parse an open document's text (what the editor shows, saved or not)."""
     bom = text.startswith("\ufeff")
-    if bom:
-        text = text[1:]
-    newline = "\r\n" if "\r\n" in text else "\n"
-    source = SourceText(text=text.replace("\r\n", "\n"), encoding="utf-8", newline=newline,
-                        bom=bom)
+    source = from_text(text[1:] if bom else text, bom=bom)
     try:
         return read_revision(path, source).without_syntax_tree()
     except Exception as exc:  # noqa: BLE001 - a parser bug must not stop the server

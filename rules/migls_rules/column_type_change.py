@@ -118,7 +118,7 @@ def for_other_dialect(file: RevisionFile, line: int) -> bool:
     the indentation of the source: nothing is claimed when the layout is unusual."""
     if file.source is None:
         return False
-    lines = file.source.text.splitlines()
+    lines = file.source.text.split("\n")  # as Python numbers lines (not str.splitlines)
     if not 0 < line <= len(lines):
         return False
 
@@ -264,6 +264,15 @@ class ColumnTypeChange(LintRule):
             def upgrade():
                 op.alter_column("users", "name", type_=sa.String(200),
                                 existing_type=sa.String(50))
+        '''),
+        Valid('''
+            revision = "b2"
+            down_revision = None
+
+            def upgrade():
+                # a line separator\u2028in a comment is no line break for Python
+                if isinstance(op.get_bind().dialect, SQLiteDialect):
+                    op.alter_column("users", "id", type_=sa.BigInteger())
         '''),
         Valid('''
             revision = "b2"

@@ -108,6 +108,20 @@ async def test_save_publishes_the_saved_version(client: LanguageClient, tmp_path
     assert codes(await session.diagnostics(users, version=version)) == []
 
 
+@pytest.mark.parametrize("newline", ["\r", "\r\n"])
+async def test_a_buffer_with_other_line_breaks_is_read_as_python_reads_it(
+        client: LanguageClient, tmp_path: Path, newline: str) -> None:
+    # Python ends a line at CRLF and at a lone CR too (old Mac files, some editors' buffers):
+    # the findings must stand on the same lines as with LF.
+    session = await Session.start(client, client.name, copy_blog(tmp_path))
+    comments = session.revision("6e8b")
+    text = session.path(comments).read_text(encoding="utf-8")
+    session.open(comments, text.replace("\n", newline))
+    found = await session.diagnostics(comments, version=1)
+    assert sorted((d.code, d.range.start.line, d.range.start.character) for d in found) == [
+        ("MG103", 14, 16), ("MG108", 3, 9)]
+
+
 async def test_files_created_renamed_and_deleted_outside_the_editor(
         client: LanguageClient, tmp_path: Path) -> None:
     root = copy_blog(tmp_path)
