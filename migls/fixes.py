@@ -230,7 +230,8 @@ def not_valid_then_validate_fix(file: RevisionFile, span: Span, name: str) -> Fi
     op = next((o for f in functions for o in f.ops if o.span == span and o.name == name), None)
     if op is None or op.batch or op.autocommit or file.source is None or op.table is None:
         return None
-    constraint = op.literal("constraint_name")
+    given = op.arg("constraint_name")
+    constraint = given.literal_name if given is not None else None  # op.f("fk_x") too
     found = own_statement(file, op)
     if not isinstance(constraint, str) or found is None or "op." not in file.source.text:
         return None

@@ -62,6 +62,17 @@ class Arg:
         """A keyword argument of the call this argument is."""
         return dict(self.call_kwargs).get(name, default)
 
+    @property
+    def literal_name(self) -> str | None:
+        """The name the database gets from this argument: a string literal, or one given
+        to ``op.f()``/``conv()`` (which only mark it as final for naming conventions)."""
+        if isinstance(self.value, str):
+            return self.value
+        if self.call_name in ("f", "conv") and self.call_args and isinstance(
+                self.call_args[0], str):
+            return self.call_args[0]
+        return None
+
 
 @pickled_by_fields
 @dataclass(frozen=True, slots=True)

@@ -57,13 +57,8 @@ def table_of(op: Operation) -> str:
 
 def name_of(arg: Arg | None, fallback: str) -> str:
     """A literal name, ``op.f("name")``'s name, or ``fallback``."""
-    if arg is None:
-        return fallback
-    if isinstance(arg.value, str):
-        return arg.value
-    if arg.call_name in ("f", "conv") and arg.call_args and isinstance(arg.call_args[0], str):
-        return arg.call_args[0]
-    return fallback
+    name = arg.literal_name if arg is not None else None
+    return fallback if name is None else name
 
 
 def earlier_lock(all_sites: Sequence[OpSite], site: OpSite) -> str | None:

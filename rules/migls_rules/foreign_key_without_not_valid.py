@@ -106,6 +106,24 @@ class ForeignKeyWithoutNotValid(LintRule):
             down_revision = None
 
             def upgrade():
+                op.create_foreign_key(op.f("fk_orders_customer"), "orders", "customers",
+                                      ["customer_id"], ["id"])
+        ''', range=(5, 5, 6, 51),
+        fixed='''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
+                op.create_foreign_key(op.f("fk_orders_customer"), "orders", "customers",
+                                      ["customer_id"], ["id"], postgresql_not_valid=True)
+                with op.get_context().autocommit_block():
+                    op.execute("ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_customer")
+        ''', message="foreign key fk_orders_customer"),
+        Invalid('''
+            revision = "a1"
+            down_revision = None
+
+            def upgrade():
                 op.add_column("orders", sa.Column("customer_id", sa.Integer(),
                                                   sa.ForeignKey("customers.id")))
         ''', range=(6, 39, 6, 68), message="reads and writes of orders"),

@@ -188,9 +188,12 @@ def _validated(url: str, name: str) -> bool:
     return bool(found[0][0])
 
 
+@pytest.mark.parametrize("name", ['"fk_t_parent"', 'op.f("fk_t_parent")'])
 def test_mg305_fix_adds_the_foreign_key_not_valid_then_validates_it(
-        pg_url: str, tmp_path: Path) -> None:
-    fixed = fix(revision('op.create_foreign_key("fk_t_parent", "t", "p", ["parent_id"], ["id"])',
+        pg_url: str, tmp_path: Path, name: str) -> None:
+    # op.f() marks a name as final (autogenerate writes it under a naming convention): the
+    # constraint gets exactly that name, which VALIDATE must use.
+    fixed = fix(revision(f'op.create_foreign_key({name}, "t", "p", ["parent_id"], ["id"])',
                          'op.drop_constraint("fk_t_parent", "t", type_="foreignkey")'), "MG305")
     assert "postgresql_not_valid=True" in fixed and "VALIDATE CONSTRAINT fk_t_parent" in fixed
     obs = observe(pg_url, fixed, probes=())
