@@ -311,3 +311,6 @@ def test_follows_the_python_extensions_interpreter(open_vscode: OpenVSCode, tmp_
     tooltip = bench.status_tooltip()
     assert f"Runs {full / 'bin' / 'python'} -m migls, found through the Python extension's " \
         "selected interpreter." in tooltip
+    assert bench.code_server is not None
+    assert bench.code_server.migls_servers() == [[str(full / "bin" / "python"), "-m", "migls",
+                                                  "server"]]
