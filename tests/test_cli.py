@@ -7,6 +7,7 @@ snapshots of every output format on ``examples/blog``.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from migls import __version__
+from migls.cli import main
 from migls.docs import rule_page
 from migls.registry import all_rules, rule_by_selector
 
@@ -469,3 +471,11 @@ def test_colour_only_when_asked() -> None:
     for fmt in ("json", "github"):  # machine formats are never coloured
         assert "\033[" not in migls("lint", "examples/blog", "--format", fmt,
                                     "--color", "always").stdout
+
+
+def test_lint_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    # The CLI turns the cyclic collector off while it lints; a program (or test run) that
+    # calls main() keeps collecting afterwards.
+    assert gc.isenabled()
+    assert main(["lint", str(EXAMPLE), "--exit-zero"]) == 0
+    assert gc.isenabled()
