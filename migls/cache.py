@@ -235,10 +235,12 @@ class Cache:
         (every change of an environment writes a new result; old ones are never read)."""
         found: list[tuple[float, str]] = []
         try:
-            for fan in os.scandir(self.root / kind):
-                if fan.is_dir():
-                    found.extend((entry.stat().st_mtime, entry.path)
-                                 for entry in os.scandir(fan.path) if entry.is_file())
+            with os.scandir(self.root / kind) as fans:  # closed when a stat fails midway
+                for fan in fans:
+                    if fan.is_dir():
+                        with os.scandir(fan.path) as entries:
+                            found.extend((entry.stat().st_mtime, entry.path)
+                                         for entry in entries if entry.is_file())
         except OSError:
             return
         if len(found) <= most:

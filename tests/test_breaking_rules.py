@@ -3,8 +3,10 @@ the model, MG501 on projects laid out on disk, and the edges of MG402-MG404 and 
 
 from __future__ import annotations
 
+import gc
 import json
 import textwrap
+import warnings
 from pathlib import Path
 
 import libcst as cst
@@ -164,6 +166,26 @@ def test_mg501_flat_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert _where(found) == [("0001_a.py", 7, 6, 18), ("0001_a.py", 8, 8, 16),
                              ("0001_a.py", 12, 12, 17)]
     assert "imports myapp.models, the application's own code" in str(found[0]["message"])
+
+
+def test_mg501_closes_every_directory_listing(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # Looking for packages stops at a directory's first module: the listing must be closed
+    # then, not left to the garbage collector (a ResourceWarning wherever it runs).
+    (tmp_path / ".git").mkdir()
+    _project(tmp_path, {
+        "alembic.ini": ALEMBIC_INI.format("migrations"),
+        "myapp/__init__.py": "", "myapp/a.py": "", "myapp/b.py": "",
+        "migrations/env.py": "",
+        "migrations/versions/0001_a.py": _revision('''
+            from myapp.a import x
+        '''),
+    })
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert _where(_lint([tmp_path], capsys, "MG501")) == [("0001_a.py", 3, 6, 13)]
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 
 def test_mg501_src_layout_and_monorepo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -238,8 +238,8 @@ class ImportsApplicationCode(LintRule):
 
 def _is_package(directory: Path) -> bool:
     try:
-        return any(entry.name.endswith(".py") and entry.is_file()
-                   for entry in os.scandir(directory))
+        with os.scandir(directory) as entries:  # closed even when any() stops early
+            return any(entry.name.endswith(".py") and entry.is_file() for entry in entries)
     except OSError:
         return False
 
