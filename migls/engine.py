@@ -164,11 +164,11 @@ class _Batch:
 
     def _load_cached(self, index: int) -> bool:
         """Give file ``index`` its model from the cache, if the cache holds it."""
-        if self.store is None or not self.store.has("files", self.keys[index]):
+        if self.store is None:
             return False
-        values = self.store.load("files", self.keys[index])
+        values = self.store.load("files", self.keys[index])  # None when it is not there
         if not (isinstance(values, tuple) and len(values) == len(_MODEL_FIELDS)):
-            return False  # unreadable since it was seen: parsed again (and the entry healed)
+            return False  # missing or unreadable: parsed again (and the entry healed)
         file = self.files[index]
         for name, value in zip(_MODEL_FIELDS, values):
             object.__setattr__(file, name, value)
